@@ -1,0 +1,45 @@
+"""fsdiff: few-shot diffusion models (FSDM) in JAX, built from registered components with shape contracts."""
+
+from fsdiff.conditioners import Conditioner
+from fsdiff.config import fill_config
+from fsdiff.denoisers import Denoiser
+from fsdiff.diffusion import GaussianDiffusion
+from fsdiff.encoders import Encoder
+from fsdiff.errors import (
+    CheckpointError,
+    ConfigError,
+    ContractError,
+    DataError,
+    FsdiffError,
+    RegistryError,
+    TrainingError,
+)
+from fsdiff.model import FewShotDiffusion, build_model
+from fsdiff.registry import add_kind, describe, isolated_registry, kinds, list_components, lookup, register
+from fsdiff.typing import Conditioning, SetEncoding
+
+__all__ = [
+    "CheckpointError",
+    "Conditioner",
+    "Conditioning",
+    "ConfigError",
+    "ContractError",
+    "DataError",
+    "Denoiser",
+    "Encoder",
+    "FewShotDiffusion",
+    "GaussianDiffusion",
+    "FsdiffError",
+    "RegistryError",
+    "SetEncoding",
+    "TrainingError",
+    "add_kind",
+    "build_model",
+    "describe",
+    "fill_config",
+    "isolated_registry",
+    "kinds",
+    "list_components",
+    "lookup",
+    "register",
+]

@@ -1,0 +1,176 @@
+"""Config validation: nested dicts checked against constructor signatures before any JAX work.
+
+A component config is ``{"type": name, **options}``; its options are the keyword parameters of the registered
+constructor (minus the derived ones, see ``registry.DERIVED_ARGS``), checked with beartype against their
+annotations. Other sections (``diffusion``, ``data``, ``train``) are checked the same way against a schema callable.
+Every problem is collected with its dotted path and raised at once as one ``ConfigError``.
+"""
+
+import dataclasses
+import difflib
+import inspect
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Annotated, Literal
+
+from beartype.door import is_bearable
+from fsdiff.diffusion.gaussian import GaussianDiffusion
+
+from fsdiff import registry
+from fsdiff.errors import ConfigError, RegistryError
+from fsdiff.typing import ImageShape, PositiveInt, type_name
+
+
+@dataclasses.dataclass(frozen=True)
+class Component:
+    """Marks a schema option as a nested component config of ``kind`` (``Annotated[dict, Component("encoder")]``)."""
+
+    kind: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Section:
+    """Marks a schema option as a nested section validated against ``schema``'s keyword parameters."""
+
+    schema: Callable
+
+
+def model_schema(
+    *,
+    image_shape: ImageShape = (32, 32, 1),
+    set_size: PositiveInt = 6,
+    encoder: Annotated[dict, Component("encoder")],
+    conditioner: Annotated[dict, Component("conditioner")],
+    denoiser: Annotated[dict, Component("denoiser")],
+    diffusion: Annotated[dict, Section(GaussianDiffusion)] = {},  # noqa: B006 - a schema default, never mutated
+    context: Literal["leave_one_out", "include_self"] = "leave_one_out",
+) -> None:
+    """The ``model`` section: image shape ``[h, w, c]``, training set size ``n``, the three components, the
+    diffusion, and the training context (``leave_one_out``: each element conditioned on the rest of its set, as in
+    FSDM; ``include_self``: on the whole set, an input-dependent context)."""
+
+
+def fill_config(cfg: object, schema: Callable = model_schema, path: str = "model") -> dict:
+    """Validate ``cfg`` against ``schema`` and return it with every default written in (JSON-safe: lists, not
+    tuples). Raises ``ConfigError`` listing every problem with its dotted path."""
+    problems: list[tuple[str, str]] = []
+    filled = check_section(cfg, schema, path, problems)
+    if problems:
+        raise ConfigError(problems)
+    return filled
+
+
+def fill_component(cfg: object, kind: str, path: str) -> dict:
+    """``fill_config`` for a single component config ``{"type": ..., **options}`` of ``kind``."""
+    problems: list[tuple[str, str]] = []
+    filled = check_component(cfg, kind, path, problems)
+    if problems:
+        raise ConfigError(problems)
+    return filled
+
+
+def check_section(cfg: object, schema: Callable, path: str, problems: list, component: bool = False) -> dict:
+    """Check the options of one mapping against ``schema`` (a component's constructor when ``component``: its
+    ``type`` key and derived arguments are not options); append problems; return the filled mapping."""
+    if not isinstance(cfg, Mapping):
+        problems.append((path, f"expected a mapping of options, got {_kind_of(cfg)}"))
+        return {}
+    options = registry.options(schema) if component else registry.options(schema, derived=frozenset())
+    filled = {}
+    for key in cfg:
+        if key not in options and not (component and key == "type"):
+            problems.append((f"{path}.{key}", _unknown_option(key, list(options))))
+    for key, option in options.items():
+        where = f"{path}.{key}"
+        if key in cfg:
+            filled[key] = check_value(cfg[key], option.annotation, where, problems)
+        elif option.required:
+            problems.append((where, f"missing required option (expected {_expected(option.annotation)})"))
+        else:
+            filled[key] = _jsonable(option.default)
+    return filled
+
+
+def check_component(cfg: object, kind: str, path: str, problems: list) -> dict:
+    """Check a ``{"type": name, **options}`` component config of ``kind``."""
+    if not isinstance(cfg, Mapping):
+        problems.append((path, f"expected a mapping with a 'type' key naming a registered {kind}, got {_kind_of(cfg)}"))
+        return {}
+    try:
+        known = registry.list_components(kind)
+    except RegistryError as exc:
+        problems.append((path, str(exc)))
+        return dict(cfg)
+    name = cfg.get("type")
+    if name is None:
+        problems.append((f"{path}.type", f"missing; expected the name of a registered {kind}: {', '.join(known)}"))
+        problems.extend(
+            (f"{path}.{key}", _unknown_option(key, ["type"]))
+            for key in cfg
+            if difflib.get_close_matches(str(key), ["type"], n=1, cutoff=0.6)
+        )
+        return dict(cfg)
+    if not isinstance(name, str):
+        problems.append((f"{path}.type", f"expected a string naming a registered {kind}, got {_kind_of(name)}"))
+        return dict(cfg)
+    if name not in known:
+        problems.append((f"{path}.type", registry.unknown_name_message(kind, name, known)))
+        return dict(cfg)
+    options = check_section(cfg, registry.lookup(kind, name), path, problems, component=True)
+    return {"type": name, **options}
+
+
+def check_value(value: object, annotation: object, path: str, problems: list) -> object:
+    """Check one option value; nested components and sections recurse. Returns the JSON-safe value."""
+    marker = _marker(annotation)
+    if isinstance(marker, Component):
+        return check_component(value, marker.kind, path, problems)
+    if isinstance(marker, Section):
+        return check_section(value, marker.schema, path, problems)
+    coerced = _coerce(value, annotation)
+    if not is_bearable(coerced, annotation):
+        problems.append((path, f"expected {_expected(annotation)}, got {_kind_of(value)}"))
+        return value
+    return _jsonable(coerced)
+
+
+def _marker(annotation: object) -> object:
+    if typing.get_origin(annotation) is Annotated:
+        for meta in typing.get_args(annotation)[1:]:
+            if isinstance(meta, Component | Section):
+                return meta
+    return None
+
+
+def _coerce(value: object, annotation: object) -> object:
+    """JSON/YAML carry lists for tuples and ints for floats: convert where the annotation asks for it."""
+    base = typing.get_args(annotation)[0] if typing.get_origin(annotation) is Annotated else annotation
+    accepted = typing.get_args(base) if typing.get_origin(base) in (typing.Union, types.UnionType) else (base,)
+    if isinstance(value, list) and any(typing.get_origin(a) is tuple or a is tuple for a in accepted):
+        return tuple(value)
+    if isinstance(value, int) and not isinstance(value, bool) and float in accepted and int not in accepted:
+        return float(value)
+    return value
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _expected(annotation: object) -> str:
+    return type_name(annotation) if annotation is not inspect.Parameter.empty else "any value"
+
+
+def _kind_of(value: object) -> str:
+    return f"{type(value).__name__} {value!r}" if isinstance(value, str | int | float | bool) else type(value).__name__
+
+
+def _unknown_option(key: object, known: list[str]) -> str:
+    close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"unknown option{hint} known: {', '.join(known) or '(none)'}"

@@ -1,0 +1,97 @@
+"""Shape contracts: a registered component's annotated ``__call__`` is checked with jaxtyping + beartype.
+
+The check runs where Python runs: on every eager call, and once per trace under ``jax.jit`` (a jitted step pays
+nothing). Arguments and the returned value (including the fields of a ``SetEncoding``/``Conditioning``) share one
+jaxtyping dimension memo, so ``b`` in the input must equal ``b`` in the output. A violation raises
+``ContractError`` naming ``kind:name``, the argument, the expected and the actual shape/dtype.
+"""
+
+import dataclasses
+import functools
+import inspect
+import typing
+
+import numpy as np
+from beartype.door import is_bearable
+from jaxtyping import AbstractArray, jaxtyped
+
+from fsdiff.errors import ContractError
+from fsdiff.typing import type_name
+
+_CONTRACT_ATTR = "__fsdiff_contract__"
+
+
+def contract(fn, label: str):
+    """Wrap ``fn`` (an annotated ``__call__``) so that its array arguments and result are checked as ``label``."""
+    if getattr(fn, _CONTRACT_ATTR, None) is not None:
+        return fn
+    signature = inspect.signature(fn)
+    hints = typing.get_type_hints(fn, include_extras=True)
+    if not has_array_annotations(fn):
+        raise ContractError(
+            f"{label}: __call__ has no array annotations, so it has no shape contract; annotate its inputs and "
+            f"output with the aliases of fsdiff.typing, e.g. `def __call__(self, x: SetImages, mask: "
+            f"ElementMask | None = None, t: Timesteps | None = None) -> SetEncoding`"
+        )
+    arguments = {name: hints[name] for name in signature.parameters if name in hints and name != "return"}
+    result = hints.get("return")
+
+    @typing.no_type_check  # the memo must be ours alone: keep jaxtyping's import hook off this wrapper
+    @functools.wraps(fn)
+    def checked(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        with jaxtyped("context"):
+            for name, hint in arguments.items():
+                _check(label, f"argument '{name}'", bound.arguments[name], hint, bound.arguments)
+            out = fn(*args, **kwargs)
+            if result is not None:
+                _check(label, "return value", out, result, bound.arguments)
+        return out
+
+    setattr(checked, _CONTRACT_ATTR, label)
+    return checked
+
+
+def contract_label(fn) -> str | None:
+    """The ``kind:name`` a function's contract reports, or None when it is not wrapped."""
+    return getattr(fn, _CONTRACT_ATTR, None)
+
+
+def has_array_annotations(fn) -> bool:
+    """True when some parameter or the return of ``fn`` is annotated with an array type or an fsdiff container."""
+    hints = typing.get_type_hints(fn, include_extras=True)
+    return any(_mentions_array(hint) for hint in hints.values())
+
+
+def _mentions_array(hint) -> bool:
+    if isinstance(hint, type) and (issubclass(hint, AbstractArray) or dataclasses.is_dataclass(hint)):
+        return True
+    return any(_mentions_array(arg) for arg in typing.get_args(hint))
+
+
+@typing.no_type_check  # runs inside the caller's jaxtyping memo; the import hook must not push a new one
+def _check(label: str, what: str, value, hint, arguments: dict) -> None:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type) and is_bearable(value, hint):
+        fields = typing.get_type_hints(type(value), include_extras=True)
+        for field in dataclasses.fields(value):
+            _check(
+                label,
+                f"{what} field '{field.name}'",
+                getattr(value, field.name),
+                field.type,
+                arguments,
+            )
+        return
+    if not is_bearable(value, hint):
+        given = ", ".join(f"{k}={_describe(v)}" for k, v in arguments.items() if k != "self")
+        raise ContractError(f"{label}: {what} expected {type_name(hint)}, got {_describe(value)} (called with {given})")
+
+
+def _describe(value) -> str:
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return f"{np.dtype(value.dtype).name}{list(value.shape)}"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        inner = ", ".join(f"{f.name}={_describe(getattr(value, f.name))}" for f in dataclasses.fields(value))
+        return f"{type(value).__name__}({inner})"
+    return type(value).__name__

@@ -1,0 +1,34 @@
+"""The pre-norm transformer block of ViT encoders."""
+
+from flax import nnx
+from jaxtyping import Array, Bool, Float
+
+from fsdiff.nn.attention import Attention
+from fsdiff.nn.mlp import Mlp
+
+
+class TransformerBlock(nnx.Module):
+    """Pre-norm transformer block (ViT, Dosovitskiy et al. 2021): ``x + Attention(LN(x))``, then
+    ``x + Mlp(LN(x))``. ``learned_temperature`` turns the attention into locality self-attention's learnable
+    temperature (Lee et al. 2021); its diagonal mask, like any key mask, is the caller's ``mask "b p p"``."""
+
+    def __init__(
+        self,
+        dim: int,
+        *,
+        heads: int,
+        mlp_ratio: float = 4.0,
+        learned_temperature: bool = False,
+        dropout: float = 0.0,
+        rngs: nnx.Rngs,
+    ):
+        self.attention_norm = nnx.LayerNorm(dim, rngs=rngs)
+        self.attention = Attention(
+            dim, heads=heads, learned_temperature=learned_temperature, dropout=dropout, rngs=rngs
+        )
+        self.mlp_norm = nnx.LayerNorm(dim, rngs=rngs)
+        self.mlp = Mlp(dim, ratio=mlp_ratio, dropout=dropout, rngs=rngs)
+
+    def __call__(self, x: Float[Array, "b p d"], mask: Bool[Array, "b p p"] | None = None) -> Float[Array, "b p d"]:
+        x = x + self.attention(self.attention_norm(x), mask=mask)
+        return x + self.mlp(self.mlp_norm(x))
