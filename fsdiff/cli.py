@@ -4,8 +4,10 @@ Every fsdiff error prints one line (``fsdiff: error: ...``) and exits with code 
 """
 
 import argparse
+import json
 import logging
 import sys
+from pathlib import Path
 
 from fsdiff.errors import FsdiffError
 
@@ -13,7 +15,8 @@ from fsdiff.errors import FsdiffError
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("fsdiff").setLevel(logging.INFO)
     try:
         return args.run(args) or 0
     except FsdiffError as exc:
@@ -39,9 +42,85 @@ def _components(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from fsdiff.presets import apply_overrides, read_config
+    from fsdiff.training import train
+    from fsdiff.training.run import read_config as read_run_config
+
+    if args.config is None and not args.resume:
+        raise _usage("train needs --config FILE (or --resume to continue the run in --out)")
+    config = read_config(args.config) if args.config else read_run_config(args.out) if args.set or args.steps else None
+    if config is not None:
+        config = apply_overrides(config, args.set, steps=args.steps)
+    train(config, args.out, resume=args.resume, progress=not args.quiet)
+    print(f"trained: {args.out}")
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from fsdiff.generate import sample_run
+
+    path = sample_run(
+        args.run,
+        shots=args.shots,
+        num=args.num,
+        out=args.out,
+        classes=args.classes,
+        steps=args.steps,
+        method=args.method,
+        guidance=args.guidance,
+        seed=args.seed,
+    )
+    print(f"wrote {path}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from fsdiff.demo import run_demo
+
+    summary = run_demo(args.out, steps=args.steps, progress=not args.quiet)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _usage(message: str) -> FsdiffError:
+    from fsdiff.errors import ConfigError
+
+    return ConfigError(message)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fsdiff", description="Few-shot diffusion models in JAX.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="few-shot training + sampling on the embedded glyph data set")
+    demo.add_argument("--out", type=Path, default=Path("runs/demo"), help="run folder (default runs/demo)")
+    demo.add_argument("--steps", type=int, default=None, help="training steps (default: the demo preset's)")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.set_defaults(run=_demo)
+
+    train = commands.add_parser("train", help="train a model from a run config")
+    train.add_argument("--config", help="YAML/JSON run config, or a preset name (see fsdiff/configs)")
+    train.add_argument(
+        "--set", action="append", default=[], metavar="PATH=VALUE", help="override, e.g. model.encoder.depth=6"
+    )
+    train.add_argument("--out", type=Path, required=True, help="run folder")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
+    train.add_argument("--steps", type=int, default=None, help="shortcut for --set train.steps=N")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(run=_train)
+
+    sample = commands.add_parser("sample", help="generate images of held-out classes from K shots each")
+    sample.add_argument("--run", type=Path, required=True, help="run folder")
+    sample.add_argument("--shots", type=int, default=5, help="context images per class")
+    sample.add_argument("--num", type=int, default=8, help="generated images per class")
+    sample.add_argument("--classes", type=int, default=8, help="held-out (test) classes, one row each")
+    sample.add_argument("--steps", type=int, default=50, help="sampling steps (respaced)")
+    sample.add_argument("--method", choices=["ddim", "ddpm"], default="ddim")
+    sample.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance scale")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--out", type=Path, required=True, help="PNG: context | generated, one row per class")
+    sample.set_defaults(run=_sample)
 
     components = commands.add_parser("components", help="list registered components, or describe one")
     components.add_argument("kind", nargs="?", help="encoder, conditioner, denoiser, ...")

@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Literal
 
 from beartype.door import is_bearable
-from fsdiff.diffusion.gaussian import GaussianDiffusion
 
 from fsdiff import registry
+from fsdiff.diffusion.gaussian import GaussianDiffusion
 from fsdiff.errors import ConfigError, RegistryError
 from fsdiff.typing import ImageShape, PositiveInt, type_name
 
@@ -80,9 +80,9 @@ def check_section(cfg: object, schema: Callable, path: str, problems: list, comp
     filled = {}
     for key in cfg:
         if key not in options and not (component and key == "type"):
-            problems.append((f"{path}.{key}", _unknown_option(key, list(options))))
+            problems.append((_join(path, key), _unknown_option(key, list(options))))
     for key, option in options.items():
-        where = f"{path}.{key}"
+        where = _join(path, key)
         if key in cfg:
             filled[key] = check_value(cfg[key], option.annotation, where, problems)
         elif option.required:
@@ -133,6 +133,10 @@ def check_value(value: object, annotation: object, path: str, problems: list) ->
         problems.append((path, f"expected {_expected(annotation)}, got {_kind_of(value)}"))
         return value
     return _jsonable(coerced)
+
+
+def _join(path: str, key: object) -> str:
+    return f"{path}.{key}" if path else str(key)
 
 
 def _marker(annotation: object) -> object:

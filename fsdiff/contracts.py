@@ -73,7 +73,6 @@ def _mentions_array(hint) -> bool:
 @typing.no_type_check  # runs inside the caller's jaxtyping memo; the import hook must not push a new one
 def _check(label: str, what: str, value, hint, arguments: dict) -> None:
     if dataclasses.is_dataclass(value) and not isinstance(value, type) and is_bearable(value, hint):
-        fields = typing.get_type_hints(type(value), include_extras=True)
         for field in dataclasses.fields(value):
             _check(
                 label,

@@ -209,12 +209,18 @@ def options(obj: Callable, derived: frozenset[str] = DERIVED_ARGS) -> dict[str, 
     except the ``derived`` ones."""
     params = constructor_parameters(obj)
     hints = _hints(obj.__init__ if inspect.isclass(obj) else obj)
+    factories = {
+        f.name: f.default_factory
+        for f in (dataclasses.fields(obj) if dataclasses.is_dataclass(obj) else ())
+        if f.default_factory is not dataclasses.MISSING
+    }
     out = {}
     for key, param in params.items():
         if key in derived or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
-        required = param.default is param.empty
-        out[key] = Option(hints.get(key, object), None if required else param.default, required)
+        default = factories[key]() if key in factories else param.default
+        required = default is param.empty
+        out[key] = Option(hints.get(key, object), None if required else default, required)
     return out
 
 

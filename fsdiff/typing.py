@@ -32,6 +32,7 @@ PositiveInt = Annotated[int, Is[lambda v: not isinstance(v, bool) and v > 0]]
 NonNegativeInt = Annotated[int, Is[lambda v: not isinstance(v, bool) and v >= 0]]
 Probability = Annotated[float, Is[lambda v: 0.0 <= v <= 1.0]]
 PositiveFloat = Annotated[float, Is[lambda v: v > 0.0]]
+NonNegativeFloat = Annotated[float, Is[lambda v: v >= 0.0]]
 ImageShape = Annotated[tuple[int, int, int], Is[lambda s: all(not isinstance(v, bool) and v > 0 for v in s)]]
 
 
@@ -67,6 +68,7 @@ CONSTRAINT_NAMES = {
     NonNegativeInt: "int >= 0",
     Probability: "float in [0, 1]",
     PositiveFloat: "float > 0",
+    NonNegativeFloat: "float >= 0",
     ImageShape: "[height, width, channels] of ints > 0",
 }
 """Readable names of the constrained option types above, for config error messages."""

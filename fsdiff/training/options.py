@@ -1,0 +1,63 @@
+"""The ``train`` config section and the whole run config ``{"model": ..., "data": ..., "train": ...}``."""
+
+import dataclasses
+from typing import Annotated
+
+from fsdiff.config import Section, fill_config, model_schema
+from fsdiff.data import load_dataset
+from fsdiff.typing import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, Probability
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrainOptions:
+    """How to train: its keyword constructor is the ``train`` config section.
+
+    ``steps`` optimizer steps on batches of ``batch_sets`` sets (of the model's ``set_size``). AdamW with linear
+    warm-up over ``warmup`` steps then cosine decay to ``lr * final_lr_fraction``, global-norm clipping at ``clip``,
+    decoupled ``weight_decay`` on weight matrices only. ``lr_multipliers`` scales the learning rate per module
+    (``encoder``, ``conditioner``, ``denoiser``); 0 freezes a module (its parameters get no update at all, Adam
+    included). EMA of the parameters with ``ema_decay`` (warmed up as ``min(decay, (1 + t) / (10 + t))``). The KL
+    weight ramps linearly from 0 to ``kl_weight`` over ``kl_warmup`` steps. Every ``log_every`` steps a line of
+    ``metrics.jsonl``; every ``checkpoint_every`` steps an atomic checkpoint (the last ``keep`` are kept); every
+    ``sample_every`` steps a sample grid of held-out (validation) classes. ``seed`` fixes initialisation, batches
+    and noise. ``distributed``: call ``jax.distributed.initialize()`` first (multi-host; see README).
+    """
+
+    steps: PositiveInt = 2000
+    batch_sets: PositiveInt = 8
+    lr: PositiveFloat = 3e-4
+    final_lr_fraction: Probability = 0.1
+    warmup: NonNegativeInt = 100
+    weight_decay: NonNegativeFloat = 0.0
+    clip: PositiveFloat = 1.0
+    lr_multipliers: dict[str, float | int] = dataclasses.field(default_factory=dict)
+    ema_decay: Probability = 0.999
+    kl_weight: float = 1.0
+    kl_warmup: NonNegativeInt = 0
+    seed: NonNegativeInt = 0
+    log_every: PositiveInt = 10
+    checkpoint_every: PositiveInt = 500
+    keep: PositiveInt = 3
+    sample_every: PositiveInt = 500
+    sample_shots: PositiveInt = 5
+    sample_classes: PositiveInt = 6
+    sample_num: PositiveInt = 8
+    sample_steps: PositiveInt = 50
+    val_classes: Probability | NonNegativeInt = 0.1
+    test_classes: Probability | NonNegativeInt = 0.1
+    distributed: bool = False
+
+
+def run_schema(
+    *,
+    model: Annotated[dict, Section(model_schema)],
+    data: Annotated[dict, Section(load_dataset)] = {},  # noqa: B006 - a schema default, never mutated
+    train: Annotated[dict, Section(TrainOptions)] = {},  # noqa: B006
+) -> None:
+    """A run: the ``model`` (see ``model_schema``), the ``data`` set (see ``fsdiff.data.load_dataset``) and how
+    to ``train`` it (see ``TrainOptions``)."""
+
+
+def fill_run_config(cfg: object) -> dict:
+    """Validate a run config and write every default in; one ``ConfigError`` lists every problem."""
+    return fill_config(cfg, run_schema, path="")
