@@ -16,6 +16,7 @@ from fsdiff.errors import (
 )
 from fsdiff.model import FewShotDiffusion, build_model
 from fsdiff.registry import add_kind, describe, isolated_registry, kinds, list_components, lookup, register
+from fsdiff.training import load, train
 from fsdiff.typing import Conditioning, SetEncoding
 
 __all__ = [
@@ -40,6 +41,8 @@ __all__ = [
     "isolated_registry",
     "kinds",
     "list_components",
+    "load",
     "lookup",
     "register",
+    "train",
 ]

@@ -14,12 +14,17 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Annotated, Literal
 
+from beartype import BeartypeConf, BeartypeStrategy
 from beartype.door import is_bearable
 
 from fsdiff import registry
 from fsdiff.diffusion.gaussian import GaussianDiffusion
 from fsdiff.errors import ConfigError, RegistryError
 from fsdiff.typing import ImageShape, PositiveInt, type_name
+
+
+_EVERY_ITEM = BeartypeConf(strategy=BeartypeStrategy.On)
+"""Check every item of a list/tuple option (beartype's default checks one random item)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,7 +134,7 @@ def check_value(value: object, annotation: object, path: str, problems: list) ->
     if isinstance(marker, Section):
         return check_section(value, marker.schema, path, problems)
     coerced = _coerce(value, annotation)
-    if not is_bearable(coerced, annotation):
+    if not is_bearable(coerced, annotation, conf=_EVERY_ITEM):
         problems.append((path, f"expected {_expected(annotation)}, got {_kind_of(value)}"))
         return value
     return _jsonable(coerced)

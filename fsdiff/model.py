@@ -46,7 +46,9 @@ class FewShotDiffusion(nnx.Module):
         self.set_size = config["set_size"]
         self.leave_one_out = config["context"] == "leave_one_out"
 
-    def loss(self, x_set: SetImages, key: PRNGKeyArray, kl_weight: float = 1.0) -> tuple[Float[Array, ""], Metrics]:
+    def loss(
+        self, x_set: SetImages, key: PRNGKeyArray, kl_weight: float | Float[Array, ""] = 1.0
+    ) -> tuple[Float[Array, ""], Metrics]:
         """The training loss on a batch of sets ``"b n h w c"`` in ``[-1, 1]``: every element is noised at its own
         timestep and denoised conditioned on the rest of its set (leave-one-out), or on its whole set with
         ``context: include_self``. ``loss = mean(mse + vb) + kl_weight * mean(kl)``.

@@ -89,6 +89,8 @@ def type_name(annotation) -> str:
         return type_name(args[0])
     if annotation is type(None):
         return "None"
+    if annotation is Ellipsis:
+        return "..."
     if origin is not None:
         return f"{getattr(origin, '__name__', origin)}[{', '.join(type_name(a) for a in args)}]"
     return getattr(annotation, "__name__", repr(annotation))

@@ -1,6 +1,7 @@
 """Atomic Orbax checkpoints of the training state, keeping the last few."""
 
 import os
+import shutil
 from pathlib import Path
 
 import jax
@@ -15,17 +16,27 @@ class Checkpoints:
     """The checkpoints of a run folder, ``<run>/checkpoints/<step>``.
 
     Orbax writes each checkpoint into a temporary folder and renames it into place when complete, so a crash or
-    ``kill -9`` mid-write leaves the previous checkpoints intact (the partial folder is ignored and cleaned up).
+    ``kill -9`` mid-write leaves the previous checkpoints intact; the partial folder is removed when a writer
+    (the training loop, ``write=True``) opens the run folder again. Readers never touch the folder.
     Saving is synchronous: when ``save`` returns, the checkpoint is on disk. The state is stored as a flat
     ``{path: array}`` mapping, independent of how NNX and optax nest their pytrees.
     """
 
-    def __init__(self, run_dir: str | os.PathLike, *, keep: int = 3):
+    def __init__(self, run_dir: str | os.PathLike, *, keep: int = 3, write: bool = False):
         self.directory = Path(run_dir).absolute() / "checkpoints"
+        if write:
+            for partial in self.directory.glob("*.orbax-checkpoint-tmp*"):
+                shutil.rmtree(partial)
+        elif not self.directory.is_dir():
+            raise CheckpointError(f"{self.directory}: no checkpoints; is {run_dir} an fsdiff run folder?")
         self._manager = ocp.CheckpointManager(
             self.directory,
             options=ocp.CheckpointManagerOptions(
-                max_to_keep=keep, enable_async_checkpointing=False, create=True, cleanup_tmp_directories=True
+                max_to_keep=keep,
+                enable_async_checkpointing=False,
+                create=write,
+                read_only=not write,
+                cleanup_tmp_directories=write,
             ),
         )
 

@@ -58,7 +58,7 @@ def train(
     optimizer = make_optimizer(options, params)
     out.mkdir(parents=True, exist_ok=True)
     write_config(out, cfg)
-    checkpoints = Checkpoints(out, keep=options.keep)
+    checkpoints = Checkpoints(out, keep=options.keep, write=True)
     if resume:
         state = checkpoints.restore(state)
     state = parallel.replicate(state)

@@ -1,6 +1,7 @@
 """The training state: a pytree of arrays, everything a step reads and writes."""
 
 import dataclasses
+import typing
 
 import jax
 import jax.numpy as jnp
@@ -9,6 +10,7 @@ from flax import nnx
 from jaxtyping import Array, Int
 
 
+@typing.no_type_check  # a pytree: rebuilt by JAX with non-array leaves (shapes, shardings)
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class TrainState:

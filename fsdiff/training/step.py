@@ -39,11 +39,14 @@ def make_train_step(
             return model.loss(batch, loss_key, kl_weight)
 
         (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        with jax.numpy_dtype_promotion("standard"):  # optax mixes int step counts and float decays
+            updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+            lr = schedule(state.step)
         params = optax.apply_updates(state.params, updates)
-        decay = jnp.minimum(options.ema_decay, (1.0 + state.step) / (10.0 + state.step))
+        t = state.step.astype(jnp.float32)
+        decay = jnp.minimum(options.ema_decay, (1.0 + t) / (10.0 + t))
         ema = optax.incremental_update(params, state.ema, step_size=1.0 - decay)
-        grad_norm = optax.global_norm(grads)
+        grad_norm = optax.tree.norm(grads)
         finite = jnp.isfinite(metrics["loss"]) & jnp.isfinite(grad_norm)
         keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(finite, a, b), new, old)  # noqa: E731
         new_state = TrainState(
@@ -53,7 +56,7 @@ def make_train_step(
             ema=keep(ema, state.ema),
             nonfinite_step=jnp.where((state.nonfinite_step < 0) & ~finite, state.step, state.nonfinite_step),
         )
-        return new_state, {**metrics, "grad_norm": grad_norm, "kl_weight": kl_weight, "lr": schedule(state.step)}
+        return new_state, {**metrics, "grad_norm": grad_norm, "kl_weight": kl_weight, "lr": lr}
 
     return train_step
 

@@ -1,0 +1,55 @@
+"""A tiny run config (procedural glyphs, 8 px, a few thousand parameters) and helpers to run the real CLI."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+TINY = {
+    "model": {
+        "image_shape": [8, 8, 1],
+        "set_size": 3,
+        "encoder": {"type": "cnn", "dim": 8, "width": 8, "depth": 1},
+        "conditioner": {"type": "mean", "null_prob": 0.1},
+        "denoiser": {"type": "dit", "width": 16, "depth": 1, "heads": 2, "patch": 2},
+        "diffusion": {"steps": 20},
+    },
+    "data": {"source": "procedural", "size": 8, "max_classes": 24, "instances": 6},
+    "train": {
+        "steps": 12,
+        "batch_sets": 8,
+        "warmup": 2,
+        "log_every": 2,
+        "checkpoint_every": 6,
+        "sample_every": 12,
+        "sample_steps": 4,
+        "sample_classes": 2,
+        "sample_num": 2,
+        "sample_shots": 2,
+    },
+}
+
+
+def tiny_config(**train) -> dict:
+    """``TINY`` with ``train`` options replaced."""
+    return {**TINY, "train": {**TINY["train"], **train}}
+
+
+@pytest.fixture(scope="session")
+def cli_env(tmp_path_factory):
+    """Environment for CLI subprocesses: the session's persistent compilation cache (the same tiny programs
+    compile once per session) and a private data cache."""
+    env = dict(os.environ)  # carries the session's JAX_COMPILATION_CACHE_DIR (tests/conftest.py)
+    env.update(
+        FSDIFF_CACHE=str(tmp_path_factory.mktemp("fsdiff-cache")),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def fsdiff_cli(args: list[str], env: dict, **kwargs) -> subprocess.CompletedProcess:
+    """Run ``python -m fsdiff.cli ARGS`` as a real process."""
+    return subprocess.run(
+        [sys.executable, "-m", "fsdiff.cli", *args], env=env, capture_output=True, text=True, **kwargs
+    )
