@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("fsdiff").setLevel(logging.INFO)
     try:
-        return args.run(args) or 0
+        return args.handler(args) or 0
     except FsdiffError as exc:
         message = str(exc).replace("\n  ", "; ")
         print(f"fsdiff: error: {message}", file=sys.stderr)
@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("runs/demo"), help="run folder (default runs/demo)")
     demo.add_argument("--steps", type=int, default=None, help="training steps (default: the demo preset's)")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
-    demo.set_defaults(run=_demo)
+    demo.set_defaults(handler=_demo)
 
     train = commands.add_parser("train", help="train a model from a run config")
     train.add_argument("--config", help="YAML/JSON run config, or a preset name (see fsdiff/configs)")
@@ -108,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
     train.add_argument("--steps", type=int, default=None, help="shortcut for --set train.steps=N")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
-    train.set_defaults(run=_train)
+    train.set_defaults(handler=_train)
 
     sample = commands.add_parser("sample", help="generate images of held-out classes from K shots each")
     sample.add_argument("--run", type=Path, required=True, help="run folder")
@@ -120,12 +120,12 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance scale")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--out", type=Path, required=True, help="PNG: context | generated, one row per class")
-    sample.set_defaults(run=_sample)
+    sample.set_defaults(handler=_sample)
 
     components = commands.add_parser("components", help="list registered components, or describe one")
     components.add_argument("kind", nargs="?", help="encoder, conditioner, denoiser, ...")
     components.add_argument("--describe", metavar="NAME", help="options, defaults and shape contract of NAME")
-    components.set_defaults(run=_components)
+    components.set_defaults(handler=_components)
     return parser
 
 

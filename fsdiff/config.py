@@ -9,7 +9,6 @@ Every problem is collected with its dotted path and raised at once as one ``Conf
 import dataclasses
 import difflib
 import inspect
-import types
 import typing
 from collections.abc import Callable, Mapping
 from typing import Annotated, Literal
@@ -20,8 +19,7 @@ from beartype.door import is_bearable
 from fsdiff import registry
 from fsdiff.diffusion.gaussian import GaussianDiffusion
 from fsdiff.errors import ConfigError, RegistryError
-from fsdiff.typing import ImageShape, PositiveInt, type_name
-
+from fsdiff.typing import ImageShape, PositiveInt, coerce, type_name
 
 _EVERY_ITEM = BeartypeConf(strategy=BeartypeStrategy.On)
 """Check every item of a list/tuple option (beartype's default checks one random item)."""
@@ -133,7 +131,7 @@ def check_value(value: object, annotation: object, path: str, problems: list) ->
         return check_component(value, marker.kind, path, problems)
     if isinstance(marker, Section):
         return check_section(value, marker.schema, path, problems)
-    coerced = _coerce(value, annotation)
+    coerced = coerce(value, annotation)
     if not is_bearable(coerced, annotation, conf=_EVERY_ITEM):
         problems.append((path, f"expected {_expected(annotation)}, got {_kind_of(value)}"))
         return value
@@ -150,17 +148,6 @@ def _marker(annotation: object) -> object:
             if isinstance(meta, Component | Section):
                 return meta
     return None
-
-
-def _coerce(value: object, annotation: object) -> object:
-    """JSON/YAML carry lists for tuples and ints for floats: convert where the annotation asks for it."""
-    base = typing.get_args(annotation)[0] if typing.get_origin(annotation) is Annotated else annotation
-    accepted = typing.get_args(base) if typing.get_origin(base) in (typing.Union, types.UnionType) else (base,)
-    if isinstance(value, list) and any(typing.get_origin(a) is tuple or a is tuple for a in accepted):
-        return tuple(value)
-    if isinstance(value, int) and not isinstance(value, bool) and float in accepted and int not in accepted:
-        return float(value)
-    return value
 
 
 def _jsonable(value: object) -> object:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 
 from fsdiff.contracts import contract, contract_label
 from fsdiff.errors import ConfigError, FsdiffError, RegistryError
-from fsdiff.typing import type_name
+from fsdiff.typing import coerce, type_name
 
 ENTRY_POINT_GROUP = "fsdiff.components"
 
@@ -200,7 +200,7 @@ def describe(kind: str, name: str) -> ComponentInfo:
         options=options(obj),
         contract=f"__call__{_contract_signature(call)}",
         doc=inspect.cleandoc(obj.__doc__ or ""),
-        file=inspect.getsourcefile(obj) or "?",
+        file=_source_file(obj),
     )
 
 
@@ -240,7 +240,8 @@ def build(kind: str, config: dict, derived: dict, path: str) -> object:
     name = config["type"]
     obj = lookup(kind, name)
     declared = constructor_parameters(obj)
-    kwargs = {k: v for k, v in config.items() if k != "type"}
+    hints = _hints(obj.__init__ if inspect.isclass(obj) else obj)
+    kwargs = {k: coerce(v, hints.get(k, object)) for k, v in config.items() if k != "type"}
     kwargs.update({k: v for k, v in derived.items() if k in declared})
     try:
         instance = obj(**kwargs)
@@ -264,6 +265,7 @@ def isolated_registry() -> Iterator[Registry]:
     """Run a block against a copy of the registry; registrations made inside never leak out."""
     global _registry
     saved = _registry
+    saved.load_plugins()
     _registry = saved.copy()
     try:
         yield _registry
@@ -291,6 +293,13 @@ def _contract_signature(call) -> str:
     parts = [f"{k}: {type_name(hints[k])}" if k in hints else k for k in sig.parameters if k != "self"]
     ret = f" -> {type_name(hints['return'])}" if "return" in hints else ""
     return f"({', '.join(parts)}){ret}"
+
+
+def _source_file(obj) -> str:
+    try:
+        return inspect.getsourcefile(obj) or "?"
+    except TypeError:  # defined in a REPL, exec or python -c
+        return "?"
 
 
 def _where(obj) -> str:

@@ -5,6 +5,7 @@ import os
 import tempfile
 
 import jax
+import pytest
 from hypothesis import HealthCheck, settings
 
 jax.config.update("jax_numpy_dtype_promotion", "strict")
@@ -26,3 +27,15 @@ settings.register_profile(
 )
 settings.register_profile("thorough", deadline=None, max_examples=100)
 settings.load_profile(os.environ.get("FSDIFF_HYPOTHESIS_PROFILE", "fsdiff"))
+
+
+@pytest.fixture(scope="session")
+def cli_env(tmp_path_factory):
+    """Environment for CLI subprocesses: the session's persistent compilation cache (the same tiny programs
+    compile once per session) and a private data cache."""
+    env = dict(os.environ)  # carries the session's JAX_COMPILATION_CACHE_DIR (tests/conftest.py)
+    env.update(
+        FSDIFF_CACHE=str(tmp_path_factory.mktemp("fsdiff-cache")),
+        PYTHONUNBUFFERED="1",
+    )
+    return env

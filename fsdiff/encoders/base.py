@@ -3,11 +3,11 @@
 from typing import ClassVar
 
 import jax.numpy as jnp
-import numpy as np
 from flax import nnx
 from jaxtyping import Array, Float, Real
 
 from fsdiff.errors import ContractError
+from fsdiff.nn.sets import others_index
 from fsdiff.registry import add_kind
 from fsdiff.typing import ElementMask, SetEncoding, SetImages, Timesteps
 
@@ -65,8 +65,7 @@ class Encoder(nnx.Module):
             subsets = jnp.repeat(x, n, axis=0)
             mask = jnp.tile(~jnp.eye(n, dtype=bool), (b, 1))
             return self(subsets, mask, times)
-        others = np.array([[j for j in range(n) if j != i] for i in range(n)])
-        subsets = x[:, others].reshape(b * n, n - 1, *x.shape[2:])
+        subsets = x[:, others_index(n)].reshape(b * n, n - 1, *x.shape[2:])
         return self(subsets, None, times)
 
 

@@ -15,7 +15,7 @@ import pytest
 import fsdiff
 from fsdiff.training import Checkpoints, new_training, train
 from fsdiff.training.run import read_config
-from tests.training.conftest import fsdiff_cli, tiny_config
+from tests.runs import fsdiff_cli, tiny_config
 
 
 def _final_params(run_dir):

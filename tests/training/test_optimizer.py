@@ -7,7 +7,7 @@ from flax import nnx
 
 import fsdiff
 from fsdiff.training import TrainOptions, fill_run_config, learning_rate, make_optimizer, make_train_step, new_training
-from tests.training.conftest import tiny_config
+from tests.runs import tiny_config
 
 
 def _steps(options_overrides, n=3):

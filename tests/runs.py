@@ -1,10 +1,7 @@
-"""A tiny run config (procedural glyphs, 8 px, a few thousand parameters) and helpers to run the real CLI."""
+"""A tiny run config (procedural glyphs, 8 px, a few thousand parameters) and a helper to run the real CLI."""
 
-import os
 import subprocess
 import sys
-
-import pytest
 
 TINY = {
     "model": {
@@ -34,18 +31,6 @@ TINY = {
 def tiny_config(**train) -> dict:
     """``TINY`` with ``train`` options replaced."""
     return {**TINY, "train": {**TINY["train"], **train}}
-
-
-@pytest.fixture(scope="session")
-def cli_env(tmp_path_factory):
-    """Environment for CLI subprocesses: the session's persistent compilation cache (the same tiny programs
-    compile once per session) and a private data cache."""
-    env = dict(os.environ)  # carries the session's JAX_COMPILATION_CACHE_DIR (tests/conftest.py)
-    env.update(
-        FSDIFF_CACHE=str(tmp_path_factory.mktemp("fsdiff-cache")),
-        PYTHONUNBUFFERED="1",
-    )
-    return env
 
 
 def fsdiff_cli(args: list[str], env: dict, **kwargs) -> subprocess.CompletedProcess:
