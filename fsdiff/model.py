@@ -185,12 +185,13 @@ def build_model(config: object, seed: int = 0) -> FewShotDiffusion:
     denoiser = registry.build("denoiser", cfg["denoiser"], derived, "model.denoiser")
     unaccepted = conditioner.provides - denoiser.accepts
     if unaccepted:
+        accepted = ", ".join(sorted(denoiser.accepts)) or "nothing"
         raise ConfigError(
             [
                 (
                     "model.conditioner",
                     f"conditioner '{cfg['conditioner']['type']}' provides {', '.join(sorted(unaccepted))}, but "
-                    f"denoiser '{cfg['denoiser']['type']}' accepts only {', '.join(sorted(denoiser.accepts)) or 'nothing'}",
+                    f"denoiser '{cfg['denoiser']['type']}' accepts only {accepted}",
                 )
             ]
         )

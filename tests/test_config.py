@@ -189,3 +189,24 @@ def test_constructor_failures_become_config_errors_naming_the_component():
         fsdiff.ConfigError, match=r"model.encoder: encoder:toy_enc could not be built: ValueError: depth 9 > 8"
     ):
         fsdiff.build_model({**valid_config(), "encoder": {"type": "toy_enc", "depth": 9}})
+
+
+def test_a_width_mismatch_between_components_is_reported_at_build_time_naming_them():
+    class FixedWidthConditioner(fsdiff.Conditioner):
+        """Ignores the derived ``in_dim`` and assumes a width of 3."""
+
+        provides = frozenset({"vector"})
+
+        def __init__(self, *, rngs: nnx.Rngs):
+            self.proj = nnx.Linear(3, 4, rngs=rngs)
+
+        def __call__(self, encoding: fsdiff.SetEncoding, key=None) -> fsdiff.Conditioning:
+            vector = self.proj(encoding.pooled)
+            return fsdiff.Conditioning(vector=vector, tokens=None, kl=vector[:, 0] * 0)
+
+    fsdiff.register("conditioner", "fixed")(FixedWidthConditioner)
+    with pytest.raises(
+        fsdiff.ConfigError,
+        match=r"model.conditioner: components do not fit \(encoder 'toy_enc' -> conditioner 'fixed'\)",
+    ):
+        fsdiff.build_model({**valid_config(), "conditioner": {"type": "fixed"}})
