@@ -1,5 +1,7 @@
 """Named DiT sizes (Peebles & Xie 2023, Table 1) as data, registered as ``dit_s`` and ``dit_b``."""
 
+from collections.abc import Callable
+
 from flax import nnx
 
 from fsdiff.denoisers.dit import DiT
@@ -13,53 +15,37 @@ PRESETS = {
 """DiT model sizes: the options each named size fixes."""
 
 
-@register("denoiser", "dit_s")
-def dit_s(
-    *,
-    patch: PositiveInt = 2,
-    mlp_ratio: PositiveFloat = 4.0,
-    dropout: Probability = 0.0,
-    cross_every: PositiveInt = 1,
-    image_shape: tuple[int, int, int],
-    context_dim: int,
-    out_channels: int,
-    rngs: nnx.Rngs,
-) -> DiT:
-    """DiT-S: width 384, depth 12, 6 heads; the other options as in ``dit``."""
-    return DiT(
-        **PRESETS["S"],
-        patch=patch,
-        mlp_ratio=mlp_ratio,
-        dropout=dropout,
-        cross_every=cross_every,
-        image_shape=image_shape,
-        context_dim=context_dim,
-        out_channels=out_channels,
-        rngs=rngs,
-    )
+def named_size(size: str) -> Callable[..., DiT]:
+    """A factory of DiT-``size``: ``dit``'s options except those the size fixes."""
+    fixed = PRESETS[size]
+
+    def build(
+        *,
+        patch: PositiveInt = 2,
+        mlp_ratio: PositiveFloat = 4.0,
+        dropout: Probability = 0.0,
+        cross_every: PositiveInt = 1,
+        image_shape: tuple[int, int, int],
+        context_dim: int,
+        out_channels: int,
+        rngs: nnx.Rngs,
+    ) -> DiT:
+        return DiT(
+            **fixed,
+            patch=patch,
+            mlp_ratio=mlp_ratio,
+            dropout=dropout,
+            cross_every=cross_every,
+            image_shape=image_shape,
+            context_dim=context_dim,
+            out_channels=out_channels,
+            rngs=rngs,
+        )
+
+    build.__name__ = build.__qualname__ = f"dit_{size.lower()}"
+    build.__doc__ = f"DiT-{size}: width {fixed['width']}, depth {fixed['depth']}, {fixed['heads']} heads; the other options as in ``dit``."
+    return build
 
 
-@register("denoiser", "dit_b")
-def dit_b(
-    *,
-    patch: PositiveInt = 2,
-    mlp_ratio: PositiveFloat = 4.0,
-    dropout: Probability = 0.0,
-    cross_every: PositiveInt = 1,
-    image_shape: tuple[int, int, int],
-    context_dim: int,
-    out_channels: int,
-    rngs: nnx.Rngs,
-) -> DiT:
-    """DiT-B: width 768, depth 12, 12 heads; the other options as in ``dit``."""
-    return DiT(
-        **PRESETS["B"],
-        patch=patch,
-        mlp_ratio=mlp_ratio,
-        dropout=dropout,
-        cross_every=cross_every,
-        image_shape=image_shape,
-        context_dim=context_dim,
-        out_channels=out_channels,
-        rngs=rngs,
-    )
+dit_s = register("denoiser", "dit_s")(named_size("S"))
+dit_b = register("denoiser", "dit_b")(named_size("B"))
