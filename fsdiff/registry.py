@@ -255,9 +255,12 @@ def build(kind: str, config: dict, derived: dict, path: str) -> object:
 
 
 def wrap_contract(cls: type, label: str) -> None:
-    """Replace ``cls.__call__`` by its contract-checked version (once; the first label sticks)."""
-    if contract_label(cls.__call__) is None:
-        cls.__call__ = contract(cls.__call__, label)
+    """Replace ``cls.__call__`` by its contract-checked version, reporting as ``label`` (a class registered
+    again under another name reports its latest name; it is never wrapped twice)."""
+    current = cls.__call__
+    if contract_label(current) != label:
+        original = current.__wrapped__ if contract_label(current) is not None else current
+        cls.__call__ = contract(original, label)
 
 
 @contextlib.contextmanager
