@@ -14,6 +14,7 @@ from fsdiff.errors import (
     RegistryError,
     TrainingError,
 )
+from fsdiff.evaluation import FeatureExtractor, evaluate_run, markdown_table
 from fsdiff.model import FewShotDiffusion, build_model
 from fsdiff.registry import add_kind, describe, isolated_registry, kinds, list_components, lookup, register
 from fsdiff.training import load, train
@@ -28,6 +29,7 @@ __all__ = [
     "DataError",
     "Denoiser",
     "Encoder",
+    "FeatureExtractor",
     "FewShotDiffusion",
     "GaussianDiffusion",
     "FsdiffError",
@@ -37,12 +39,14 @@ __all__ = [
     "add_kind",
     "build_model",
     "describe",
+    "evaluate_run",
     "fill_config",
     "isolated_registry",
     "kinds",
     "list_components",
     "load",
     "lookup",
+    "markdown_table",
     "register",
     "train",
 ]

@@ -17,10 +17,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("fsdiff").setLevel(logging.INFO)
+    logging.getLogger("absl").setLevel(logging.ERROR)  # Orbax reports routine checkpoint housekeeping as warnings
     try:
         return args.handler(args) or 0
     except FsdiffError as exc:
-        message = str(exc).replace("\n  ", "; ")
+        message = str(exc).replace(":\n  ", ": ", 1).replace("\n  ", "; ")
         print(f"fsdiff: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -83,6 +84,23 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from fsdiff.evaluation import EVAL_FILE, evaluate_run, markdown_table
+
+    results = evaluate_run(
+        args.run,
+        shots=args.shots,
+        classes=args.classes,
+        samples=args.samples,
+        features=args.features,
+        seed=args.seed,
+        fit=None if args.fit_steps is None else {"steps": args.fit_steps},
+    )
+    print(markdown_table(results))
+    print(f"wrote {args.run / EVAL_FILE}")
+    return 0
+
+
 def _usage(message: str) -> FsdiffError:
     from fsdiff.errors import ConfigError
 
@@ -121,6 +139,16 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--out", type=Path, required=True, help="PNG: context | generated, one row per class")
     sample.set_defaults(handler=_sample)
+
+    evaluate = commands.add_parser("eval", help="few-shot metrics on held-out classes: eval.json + a Markdown table")
+    evaluate.add_argument("--run", type=Path, required=True, help="run folder")
+    evaluate.add_argument("--shots", type=int, default=5, help="context images per class")
+    evaluate.add_argument("--classes", type=int, default=10, help="held-out (test) classes")
+    evaluate.add_argument("--samples", type=int, default=16, help="generated images per class")
+    evaluate.add_argument("--features", default="protonet", help="registered feature_extractor")
+    evaluate.add_argument("--fit-steps", type=int, default=None, help="training steps of the feature extractor")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.set_defaults(handler=_eval)
 
     components = commands.add_parser("components", help="list registered components, or describe one")
     components.add_argument("kind", nargs="?", help="encoder, conditioner, denoiser, ...")

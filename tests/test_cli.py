@@ -105,3 +105,16 @@ def test_demo_runs_end_to_end_in_reduced_form(tmp_path, cli_env):
     for key in ("bits_per_dim_conditional", "bits_per_dim_unconditional", "few_shot_gain_bits_per_dim"):
         assert isinstance(summary[key], float)
     assert (out / "demo.png").stat().st_size > 0 and (out / "loss.png").is_file()
+
+
+def test_eval_on_a_tiny_run_writes_eval_json_and_prints_the_table(tmp_path, config_file, cli_env):
+    run = tmp_path / "run"
+    assert fsdiff_cli(["train", "--config", str(config_file), "--out", str(run), "--quiet"], cli_env).returncode == 0
+    result = fsdiff_cli(
+        ["eval", "--run", str(run), "--shots", "2", "--classes", "2", "--samples", "2", "--fit-steps", "2"], cli_env
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| generator |" in result.stdout and "class accuracy" in result.stdout
+    report = json.loads((run / "eval.json").read_text())
+    assert report["settings"]["shots"] == 2 and report["sizes"]["classes"] == 2
+    assert {"model", "unconditional", "copy"} == set(report["generators"])

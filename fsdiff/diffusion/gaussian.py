@@ -169,11 +169,12 @@ class GaussianDiffusion:
     ) -> Images:
         """Images of ``shape`` ``(b, h, w, c)`` from pure noise with DDIM (``eta``) or DDPM ancestral sampling.
 
-        ``steps``: sample on that many of the timesteps (respaced, see ``schedules.respace``) instead of all;
+        ``steps``: sample on that many of the timesteps (respaced, see ``schedules.respace``) instead of all
+        (``None``, or at least ``self.steps``: every step);
         ``denoise_fn`` still receives the original timestep indices. ``eta`` is DDIM's. Jit-able as a whole: one
         ``lax.scan``.
         """
-        process = self if steps is None else self._respaced(steps)
+        process = self if steps is None or steps >= self.steps else self._respaced(steps)
         schedule = process.schedule
 
         def predict(x_t: Images, step: Int[Array, ""]) -> Prediction:

@@ -1,4 +1,4 @@
-"""The ``protonet`` feature extractor: the four-block convolutional embedding of prototypical networks."""
+"""The ``protonet`` feature extractor: the convolutional embedding of prototypical networks (four blocks by default)."""
 
 import jax
 from flax import nnx

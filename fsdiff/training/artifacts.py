@@ -43,7 +43,7 @@ def few_shot_grid(
     return images
 
 
-def save_grid(rows: Sequence[Sequence[Float[np.ndarray, "m h w c"]]], path: str | os.PathLike, *, gap: int = 2) -> None:
+def save_grid(rows: Sequence[Sequence[Float[np.ndarray, "_ h w c"]]], path: str | os.PathLike, *, gap: int = 2) -> None:
     """One row per entry of ``rows``; each row is a sequence of image groups (e.g. context | samples | real)
     laid left to right, groups separated by a wider gap. Images are float in ``[-1, 1]``, channels-last."""
     groups = [[to_uint8(np.asarray(g)) for g in row] for row in rows]

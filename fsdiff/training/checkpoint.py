@@ -32,7 +32,7 @@ class Checkpoints:
         self._manager = ocp.CheckpointManager(
             self.directory,
             options=ocp.CheckpointManagerOptions(
-                max_to_keep=keep,
+                max_to_keep=keep if write else None,
                 enable_async_checkpointing=False,
                 create=write,
                 read_only=not write,

@@ -2,6 +2,7 @@
 
 - ``levels_run``: a run folder of a tiny model trained 300 steps on a very easy procedural problem, classes of
   8x8 images of one grey level each (40 levels, 4 held out), with context dropout so the null is trained;
+- ``levels_eval``: the results of ``evaluate_run`` on it with the ``LEVELS_EVAL`` settings;
 - ``glyph_protonet``: a small ``protonet`` fitted on procedural glyph classes and cached in a run folder.
 """
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from fsdiff.data import ClassImages, procedural_dataset, save_npz
-from fsdiff.evaluation import fitted_extractor
+from fsdiff.evaluation import evaluate_run, fitted_extractor
 from fsdiff.training import train
 
 LEVEL_CLASSES = 40
@@ -18,6 +19,17 @@ LEVEL_SIZE = 8
 GLYPH_SIZE = 16
 GLYPH_FEATURES = {"type": "protonet", "width": 16, "depth": 3, "groups": 4}
 GLYPH_FIT = {"steps": 40, "ways": 8, "shots": 3, "queries": 3}
+LEVELS_EVAL = {
+    "shots": 3,
+    "classes": 10,
+    "samples": 3,
+    "features": {"type": "protonet", "width": 8, "depth": 2, "groups": 4},
+    "fit": {"steps": 5, "ways": 4, "shots": 2, "queries": 2},
+    "sample_steps": 5,
+    "likelihood_images": 3,
+    "extractor_episodes": 3,
+}
+"""Settings of ``levels_eval``: every size equal (3), and tiny fitting, sampling and likelihood budgets."""
 
 
 def grey_levels(classes: int, instances: int, size: int, seed: int = 0) -> ClassImages:
@@ -71,6 +83,11 @@ def levels_run(tmp_path_factory):
     data_path = save_npz(grey_levels(LEVEL_CLASSES, LEVEL_INSTANCES, LEVEL_SIZE), root / "levels.npz")
     train(levels_config(str(data_path), steps=300), root / "run", progress=False)
     return root / "run"
+
+
+@pytest.fixture(scope="session")
+def levels_eval(levels_run):
+    return evaluate_run(levels_run, **LEVELS_EVAL)
 
 
 @pytest.fixture(scope="session")

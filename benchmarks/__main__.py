@@ -1,0 +1,88 @@
+"""Run the benchmark suite: print a table per section and write every figure as JSON.
+
+    python -m benchmarks                       # the reference configurations (about 15 minutes on 2 cores)
+    python -m benchmarks --quick               # tiny sizes, few repeats: a smoke run (under a minute)
+    python -m benchmarks --only step,loo --out results.json
+
+Sections: ``machine`` (the float32 matmul roofline), ``step``, ``loo``, ``contracts``, ``sampling``, ``overhead``,
+``sharded``, ``allocator``, ``optimizations``; each is a module of this package with ``run`` and ``table``.
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import jax
+
+from benchmarks import allocator, contracts, loo, optimizations, overhead, sampling, sharded, step
+from benchmarks.common import Settings, format_table, matmul_gflops
+
+SECTIONS = {
+    "step": step,
+    "loo": loo,
+    "contracts": contracts,
+    "sampling": sampling,
+    "overhead": overhead,
+    "sharded": sharded,
+    "allocator": allocator,
+    "optimizations": optimizations,
+}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = _parser().parse_args(argv)
+    only = list(SECTIONS) if args.only is None else args.only.split(",")
+    unknown = sorted(set(only) - set(SECTIONS))
+    if unknown:
+        raise SystemExit(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
+    settings = Settings.make(args.quick)
+    started = time.perf_counter()
+    machine = {
+        "matmul_gflops": matmul_gflops(settings),
+        "devices": [str(d) for d in jax.devices()],
+        "cpu_count": os.cpu_count(),
+        "load_average": list(os.getloadavg()),
+        "gpu": any(d.platform == "gpu" for d in jax.devices()),
+        "jax": jax.__version__,
+        "python": platform.python_version(),
+    }
+    results = {"command": " ".join(["python -m benchmarks", *(argv if argv is not None else sys.argv[1:])])}
+    results["quick"] = args.quick
+    results["machine"] = machine
+    _emit(format_table("Machine", [machine], [("matmul_gflops", "matmul GFLOP/s"), ("cpu_count", "cores")]))
+    section_s = {}
+    for name in only:
+        begun = time.perf_counter()
+        module = SECTIONS[name]
+        rows = module.run(settings, machine)
+        section_s[name] = time.perf_counter() - begun
+        results[name] = rows
+        _emit(module.table(rows) + f"\n({section_s[name]:.0f} s)")
+        if args.out:  # written after every section, so a long run leaves what it has measured
+            args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    results["seconds"] = {**section_s, "total": time.perf_counter() - started}
+    machine["load_average_after"] = list(os.getloadavg())
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    return results
+
+
+def _emit(text: str) -> None:
+    sys.stdout.write(text + "\n\n")
+    sys.stdout.flush()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes and few repeats (a smoke run)")
+    parser.add_argument("--out", type=Path, help="write the results as JSON to this file")
+    parser.add_argument("--only", help=f"comma-separated sections to run (default all: {','.join(SECTIONS)})")
+    return parser
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""The reference configurations A-F of the performance issue as fsdiff model configs, and their batches.
+
+All: sets of 6 images at 32x32x3, 4 sets a batch, a DiT of width 128, depth 4, 4 heads, patch 4 (or a UNet), 1000
+diffusion steps. The FSDM port's encoder attention has 8 heads of 56 (an inner width of 448 for a model width of
+128); fsdiff's ``Attention`` takes a separate ``head_dim`` but the encoder options do not expose it (they derive
+``dim // heads = 16``), so for the port's exact architecture ``build`` swaps each encoder block's attention for one
+with ``head_dim=56``: same class, wider heads. ``A16`` keeps fsdiff's own derived head width.
+
+``port_ms``: the port's step time on a 2-core machine of this kind, measured elsewhere (we cannot run the port
+here); ``target_speedup``: the speed-up over it that the issue asks for.
+"""
+
+import dataclasses
+
+import jax
+import numpy as np
+from flax import nnx
+
+from fsdiff.model import FewShotDiffusion, build_model
+from fsdiff.nn.attention import Attention
+from fsdiff.nn.transformer import TransformerBlock
+
+PORT_HEAD_DIM = 56
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Reference:
+    """One benchmarked configuration: a model config, its batch size and what it is compared with."""
+
+    name: str
+    description: str
+    model: dict
+    batch_sets: int = 4
+    head_dim: int | None = None
+    port_ms: float | None = None
+    target_speedup: float | None = None
+
+
+def reference_configs(quick: bool) -> list[Reference]:
+    """A-F (and ``A16``, ``C1``) at the issue's sizes; in quick mode a tiny A, C1 and E (16x16x1, 3-element
+    sets, width 32) that only prove the code paths run."""
+    return _quick() if quick else _full()
+
+
+def find(name: str, quick: bool) -> Reference:
+    return next(ref for ref in reference_configs(quick) if ref.name == name)
+
+
+def build(ref: Reference, seed: int = 0) -> FewShotDiffusion:
+    """The model of ``ref``; with ``head_dim`` every encoder attention is rebuilt with that head width."""
+    model = build_model(ref.model, seed=seed)
+    if ref.head_dim is not None:
+        rngs = nnx.Rngs(params=seed + 7, dropout=seed + 8)
+        blocks = [node for _, node in nnx.iter_graph(model.encoder) if isinstance(node, TransformerBlock)]
+        for block in blocks:
+            old = block.attention
+            block.attention = Attention(
+                old.query.in_features,
+                heads=old.heads,
+                head_dim=ref.head_dim,
+                learned_temperature=old.log_temperature is not None,
+                rngs=rngs,
+            )
+    return model
+
+
+def batch(ref: Reference, seed: int = 0) -> jax.Array:
+    """A batch of sets ``"b n h w c"`` uniform in ``[-1, 1]`` (timings do not depend on the pixels)."""
+    shape = (ref.batch_sets, ref.model["set_size"], *ref.model["image_shape"])
+    return jax.numpy.asarray(np.random.default_rng(seed).uniform(-1.0, 1.0, shape).astype(np.float32))
+
+
+def _model(encoder: dict, conditioner: dict, denoiser: dict | None = None, image=(32, 32, 3), n: int = 6) -> dict:
+    return {
+        "image_shape": list(image),
+        "set_size": n,
+        "encoder": encoder,
+        "conditioner": conditioner,
+        "denoiser": denoiser or {"type": "dit", "width": 128, "depth": 4, "heads": 4, "patch": 4},
+        "diffusion": {"steps": 1000},
+    }
+
+
+def _full() -> list[Reference]:
+    set_vit = {"type": "set_vit", "dim": 128, "depth": 6, "heads": 8, "patch": 4}
+    vit = {"type": "vit", "dim": 128, "depth": 6, "heads": 8, "patch": 4, "pool": "patch_mean"}
+    lag, mean = {"type": "lag"}, {"type": "mean"}
+    port = {"head_dim": PORT_HEAD_DIM}
+    return [
+        Reference(
+            name="A",
+            description="set_vit + lag (port's heads of 56)",
+            model=_model(set_vit, lag),
+            port_ms=380.0,
+            target_speedup=1.5,
+            **port,
+        ),
+        Reference(name="A16", description="A with fsdiff's heads of 16", model=_model(set_vit, lag)),
+        Reference(name="B", description="set_vit + mean", model=_model(set_vit, mean), **port),
+        Reference(
+            name="C",
+            description="vit patch_mean + lag",
+            model=_model(vit, lag),
+            port_ms=3200.0,
+            target_speedup=1.5,
+            **port,
+        ),
+        Reference(
+            name="C1",
+            description="C factorized, set_layers=1",
+            model=_model({**vit, "set_layers": 1}, lag),
+            port_ms=3200.0,
+            target_speedup=5.0,
+            **port,
+        ),
+        Reference(
+            name="D",
+            description="A, gaussian posterior",
+            model=_model(set_vit, {**lag, "posterior": "gaussian"}),
+            **port,
+        ),
+        Reference(name="E", description="cnn + mean + unet", model=_model({"type": "cnn"}, mean, {"type": "unet"})),
+        Reference(
+            name="F",
+            description="C at 28x28x1, 8 sets",
+            model=_model(vit, lag, image=(28, 28, 1)),
+            batch_sets=8,
+            **port,
+        ),
+    ]
+
+
+def _quick() -> list[Reference]:
+    denoiser = {"type": "dit", "width": 32, "depth": 1, "heads": 2, "patch": 4}
+    small = {"dim": 32, "depth": 2, "heads": 2, "patch": 4}
+
+    def tiny(encoder: dict, conditioner: dict, denoiser: dict = denoiser) -> dict:
+        return {**_model(encoder, conditioner, denoiser, image=(16, 16, 1), n=3), "diffusion": {"steps": 50}}
+
+    return [
+        Reference(
+            name="A",
+            description="tiny set_vit + lag, heads of 8",
+            model=tiny({"type": "set_vit", **small}, {"type": "lag"}),
+            batch_sets=2,
+            head_dim=8,
+        ),
+        Reference(
+            name="C1",
+            description="tiny vit, set_layers=1",
+            model=tiny({"type": "vit", **small, "set_layers": 1}, {"type": "lag"}),
+            batch_sets=2,
+        ),
+        Reference(
+            name="E",
+            description="tiny cnn + mean + unet",
+            model=tiny(
+                {"type": "cnn", "dim": 32, "width": 8, "depth": 1},
+                {"type": "mean"},
+                {"type": "unet", "width": 8, "channel_mult": [1, 2], "num_res_blocks": 1, "attention_resolutions": [2]},
+            ),
+            batch_sets=2,
+        ),
+    ]

@@ -1,0 +1,88 @@
+"""The training step of each reference configuration: time, throughput, compile time, XLA's FLOPs, the roofline
+ratio, memory, and the speed-up over the FSDM port's step (measured elsewhere).
+
+The step is ``fsdiff.training.make_train_step`` jitted as the training loop jits it (state donated, each step's
+state fed to the next), on a fixed batch.
+"""
+
+import jax
+from flax import nnx
+
+from benchmarks import configs
+from benchmarks.common import Settings, compile_timed, flops, format_table, memory, page_faults, ratio, time_call
+from fsdiff.training import TrainOptions, init_state, make_optimizer, make_train_step
+
+
+def run(settings: Settings, machine: dict) -> list[dict]:
+    refs = configs.reference_configs(settings.quick)
+    if settings.quick:
+        refs = [configs.find("A", quick=True)]
+    return [measure(ref, settings, machine["matmul_gflops"]) for ref in refs]
+
+
+def measure(ref: configs.Reference, settings: Settings, matmul_gflops: float) -> dict:
+    """One configuration's row."""
+    model = configs.build(ref)
+    model.train()
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    options = TrainOptions(steps=1000)
+    optimizer = make_optimizer(options, params)
+    state = init_state(params, optimizer)
+    x = configs.batch(ref)
+    key = jax.random.key(0)
+    step, compile_s = compile_timed(
+        make_train_step(graphdef, rest, optimizer, options), state, x, key, donate_argnums=0
+    )
+    holder = [state]
+
+    def call():
+        holder[0], metrics = step(holder[0], x, key)
+        return metrics
+
+    faults_before = page_faults()
+    timing = time_call(call, settings)
+    faults = (page_faults() - faults_before) / (settings.warmup + settings.repeats)
+    step_flops = flops(step)
+    images = ref.batch_sets * ref.model["set_size"]
+    achieved = step_flops / (timing.median_ms / 1e3) / 1e9 if step_flops else None
+    row = {
+        "config": ref.name,
+        "description": ref.description,
+        "encoder_head_dim": ref.head_dim,
+        "compile_s": compile_s,
+        **{f"step_{k}": v for k, v in timing.as_dict().items()},
+        "images_per_s": images / (timing.median_ms / 1e3),
+        "gflop_per_step": step_flops / 1e9 if step_flops else None,
+        "achieved_gflops": achieved,
+        "roofline_ratio": ratio(achieved, matmul_gflops) if achieved else None,
+        "page_faults_per_step": faults,
+        **memory(step),
+        "port_ms_measured_elsewhere": ref.port_ms,
+        "speedup_vs_port": ratio(ref.port_ms, timing.median_ms) if ref.port_ms else None,
+        "target_speedup": ref.target_speedup,
+    }
+    row["target_met"] = row["speedup_vs_port"] >= ref.target_speedup if ref.target_speedup else None
+    return row
+
+
+def table(rows: list[dict]) -> str:
+    return format_table(
+        "Training step (median over repeats; port ms measured elsewhere, not on this machine)",
+        rows,
+        [
+            ("config", "cfg"),
+            ("step_median_ms", "median ms"),
+            ("step_min_ms", "min ms"),
+            ("images_per_s", "img/s"),
+            ("compile_s", "compile s"),
+            ("gflop_per_step", "GFLOP"),
+            ("achieved_gflops", "GFLOP/s"),
+            ("roofline_ratio", "roofline"),
+            ("temp_mib", "temp MiB"),
+            ("page_faults_per_step", "faults/step"),
+            ("port_ms_measured_elsewhere", "port ms*"),
+            ("speedup_vs_port", "x port"),
+            ("target_speedup", "target"),
+            ("target_met", "met"),
+        ],
+    )
