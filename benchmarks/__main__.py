@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,6 +41,8 @@ def main(argv: list[str] | None = None) -> dict:
     if unknown:
         raise SystemExit(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
     settings = Settings.make(args.quick)
+    if args.quick:
+        _share_compilations()
     started = time.perf_counter()
     machine = {
         "matmul_gflops": matmul_gflops(settings),
@@ -52,6 +55,7 @@ def main(argv: list[str] | None = None) -> dict:
     }
     results = {"command": " ".join(["python -m benchmarks", *(argv if argv is not None else sys.argv[1:])])}
     results["quick"] = args.quick
+    results["compilation_cache"] = jax.config.jax_compilation_cache_dir
     results["machine"] = machine
     _emit(format_table("Machine", [machine], [("matmul_gflops", "matmul GFLOP/s"), ("cpu_count", "cores")]))
     section_s = {}
@@ -69,6 +73,17 @@ def main(argv: list[str] | None = None) -> dict:
     if args.out:
         args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     return results
+
+
+def _share_compilations() -> None:
+    """Quick mode: a persistent compilation cache (this process's and its workers'), so the tiny programs that
+    several sections build compile once; compile times then include cache hits."""
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", tempfile.mkdtemp(prefix="fsdiff-bench-cache-"))
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+    jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 def _emit(text: str) -> None:

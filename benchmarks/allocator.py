@@ -2,7 +2,7 @@
 returns large blocks to the system, so every step touches fresh pages (``page_faults_per_step``, each zero-filled
 by the kernel). The same step in a process with tcmalloc preloaded (``LD_PRELOAD``), which keeps freed memory,
 shows what that costs. Skipped where no tcmalloc library is installed (Debian: ``libtcmalloc-minimal4``). The
-quick mode times the glibc side in this process rather than in a fresh one.
+quick mode times only the glibc side, in this process.
 """
 
 import glob
@@ -22,12 +22,12 @@ def run(settings: Settings, machine: dict | None = None) -> list[dict]:
     config = "A" if settings.quick else "A16"
     args = ["--config", config, *(["--quick"] if settings.quick else [])]
     if settings.quick:
-        glibc_row = measure(configs.find(config, quick=True), settings, jax.devices()[:1])
-    else:
-        [glibc_row] = worker(args)
+        glibc = {"allocator": "glibc malloc", **measure(configs.find(config, quick=True), settings, jax.devices()[:1])}
+        return [glibc, {"allocator": "tcmalloc", "library": library, "skipped": "quick mode"}]
+    [glibc_row] = worker(args)
     glibc = {"allocator": "glibc malloc", **glibc_row}
     if library is None:
-        return [glibc, {"allocator": "tcmalloc", "available": False}]
+        return [glibc, {"allocator": "tcmalloc", "library": None, "skipped": "no tcmalloc library installed"}]
     [tcmalloc_row] = worker(args, env={"LD_PRELOAD": library})
     tcmalloc = {"allocator": "tcmalloc (LD_PRELOAD)", "library": library, **tcmalloc_row}
     tcmalloc["speedup_vs_glibc"] = ratio(glibc["step_median_ms"], tcmalloc["step_median_ms"])

@@ -25,7 +25,7 @@ class Settings:
 
     @classmethod
     def make(cls, quick: bool) -> "Settings":
-        return cls(quick=quick, warmup=1 if quick else 2, repeats=2 if quick else 7)
+        return cls(quick=quick, warmup=1 if quick else 2, repeats=2 if quick else 5)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -1,9 +1,13 @@
 """Before/after of each performance change made to fsdiff while building this suite, timed round-robin in one run:
 the training step traced with the previous implementation against the current one.
 
-- ``attention``: ``fsdiff.nn.Attention`` used to call ``jax.nn.dot_product_attention`` on sequence-major
-  ``"b q heads e"`` arrays; it now writes the same operations out head-major. ``legacy_attention`` below is the
-  previous body, verbatim.
+- ``attention``: ``fsdiff.nn.Attention`` used to call ``jax.nn.dot_product_attention``; it now writes the same
+  operations out (``fsdiff.nn.attention.attend``). ``legacy_attention`` below is the previous body, verbatim.
+- ``vit_loo_block``: ``ViTEncoder.leave_one_out`` used to gather the other ``n - 1`` elements' tokens for each
+  context and run every set-level block on each context; the first set-level block now shares its per-element
+  work across the contexts (``TransformerBlock.leave_one_out``). ``legacy_vit_leave_one_out`` is the previous body.
+
+Each side is traced from a fresh ``make_train_step`` (JAX caches traces per function).
 """
 
 import contextlib
@@ -13,14 +17,18 @@ import jax.numpy as jnp
 from flax import nnx
 
 from benchmarks import configs
-from benchmarks.common import Settings, compile_timed, format_table, ratio, time_interleaved
+from benchmarks.common import Settings, compile_timed, flops, format_table, ratio, time_interleaved
+from fsdiff.encoders.vit import ViTEncoder
 from fsdiff.nn.attention import Attention
+from fsdiff.nn.sets import others_index
 from fsdiff.training import TrainOptions, init_state, make_optimizer, make_train_step
 
 
 def run(settings: Settings, machine: dict | None = None) -> list[dict]:
-    names = ("A",) if settings.quick else ("A", "C1", "E")
-    return [measure(configs.find(name, settings.quick), settings) for name in names]
+    cases = [("vit_loo_block", "C1")]
+    if not settings.quick:
+        cases += [("attention", "A"), ("attention", "C1")]
+    return [measure(change, configs.find(name, settings.quick), settings) for change, name in cases]
 
 
 def legacy_attention(self, x, context=None, mask=None):
@@ -38,18 +46,33 @@ def legacy_attention(self, x, context=None, mask=None):
     return self.dropout(self.out(attended.reshape(b, q, self.heads * self.head_dim)))
 
 
+def legacy_vit_leave_one_out(self, x, t=None):
+    """``ViTEncoder.leave_one_out`` before the change."""
+    b, n = x.shape[:2]
+    tokens = self._embed_elements(jnp.asarray(x))
+    others = tokens[:, others_index(n)].reshape(b * n, n - 1, *tokens.shape[2:])
+    return self._encode_set(others, None, None if t is None else t.reshape(b * n))
+
+
+LEGACY = {
+    "attention": (Attention, "__call__", legacy_attention),
+    "vit_loo_block": (ViTEncoder, "leave_one_out", legacy_vit_leave_one_out),
+}
+
+
 @contextlib.contextmanager
-def legacy():
-    """Within the block, ``Attention`` runs its previous implementation."""
-    current = Attention.__call__
-    Attention.__call__ = legacy_attention
+def legacy(change: str):
+    """Within the block, the code that ``change`` replaced runs instead of the current one."""
+    cls, name, previous = LEGACY[change]
+    current = getattr(cls, name)
+    setattr(cls, name, previous)
     try:
         yield
     finally:
-        Attention.__call__ = current
+        setattr(cls, name, current)
 
 
-def measure(ref: configs.Reference, settings: Settings) -> dict:
+def measure(change: str, ref: configs.Reference, settings: Settings) -> dict:
     model = configs.build(ref)
     model.train()
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
@@ -58,17 +81,18 @@ def measure(ref: configs.Reference, settings: Settings) -> dict:
     state = init_state(params, optimizer)
     x = configs.batch(ref)
     key = jax.random.key(0)
-    step = make_train_step(graphdef, rest, optimizer, options)
-    after, _ = compile_timed(step, state, x, key)
-    with legacy():
-        before, _ = compile_timed(step, state, x, key)
+    after, _ = compile_timed(make_train_step(graphdef, rest, optimizer, options), state, x, key)
+    with legacy(change):
+        before, _ = compile_timed(make_train_step(graphdef, rest, optimizer, options), state, x, key)
     loss_after = float(after(state, x, key)[1]["loss"])
     loss_before = float(before(state, x, key)[1]["loss"])
     timings = time_interleaved(
         {"before": lambda: before(state, x, key), "after": lambda: after(state, x, key)}, settings
     )
     return {
-        "change": "attention",
+        "change": change,
+        "gflop_before": flops(before) / 1e9,
+        "gflop_after": flops(after) / 1e9,
         "config": ref.name,
         "before_ms": timings["before"].median_ms,
         "after_ms": timings["after"].median_ms,
@@ -90,6 +114,8 @@ def table(rows: list[dict]) -> str:
             ("after_ms", "after"),
             ("speedup", "speed-up"),
             ("speedup_min", "(min)"),
+            ("gflop_before", "GFLOP before"),
+            ("gflop_after", "GFLOP after"),
             ("loss_before", "loss before"),
             ("loss_after", "loss after"),
         ],

@@ -9,7 +9,7 @@ from jaxtyping import Array, Bool, Float, Real
 from fsdiff.encoders.base import Encoder
 from fsdiff.errors import ConfigError, ContractError
 from fsdiff.nn.patch_embed import PatchEmbed
-from fsdiff.nn.sets import element_mean, element_sum, others_index
+from fsdiff.nn.sets import element_mean, element_sum
 from fsdiff.nn.summary_tokens import SummaryTokens
 from fsdiff.nn.transformer import TransformerBlock
 from fsdiff.registry import register
@@ -86,14 +86,21 @@ class ViTEncoder(Encoder):
 
     def leave_one_out(self, x: SetImages, t: Real[Array, "b n"] | None = None) -> SetEncoding:
         """As ``Encoder.leave_one_out``; the patch embedding and the within-image blocks run once per image, and
-        only the set-level blocks run per context, on the gathered tokens of the other ``n - 1`` elements."""
+        so does the per-token work of the first set-level block (its projections; its scores once per set, see
+        ``TransformerBlock.leave_one_out``); only the later set-level blocks run per context."""
         b, n = x.shape[:2]
         if n < 2:
             raise ContractError(f"{type(self).__name__}: a leave-one-out context needs sets of n >= 2, got n={n}")
         tokens = self._embed_elements(jnp.asarray(x))
-        others = tokens[:, others_index(n)]  # b n (n-1) p d
-        others = others.reshape(b * n, n - 1, *tokens.shape[2:])
-        return self._encode_set(others, None, None if t is None else t.reshape(b * n))
+        p, d = tokens.shape[2:]
+        summary = self.summary(b * n, None if t is None else t.reshape(b * n))
+        k = summary.shape[1]
+        first, *rest = self.set_blocks
+        sequence = first.leave_one_out(summary, tokens)  # (b n) (k + (n-1) p) d
+        for block in rest:
+            sequence = block(sequence)
+        sequence = self.norm(sequence)
+        return self._pool(sequence[:, 0], sequence[:, k:].reshape(b * n, n - 1, p, d), None)
 
     def _embed_elements(self, x: SetImages) -> Float[Array, "b n p d"]:
         """Per-image work: patch tokens with positions, then the within-image blocks."""
