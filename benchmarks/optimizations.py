@@ -6,6 +6,9 @@ the training step traced with the previous implementation against the current on
 - ``vit_loo_block``: ``ViTEncoder.leave_one_out`` used to gather the other ``n - 1`` elements' tokens for each
   context and run every set-level block on each context; the first set-level block now shares its per-element
   work across the contexts (``TransformerBlock.leave_one_out``). ``legacy_vit_leave_one_out`` is the previous body.
+- ``vit_loo_chunks``: the later set-level blocks of ``ViTEncoder.leave_one_out`` used to run on all ``b * n``
+  contexts at once; they now run a few contexts at a time (``fsdiff.encoders.vit.SCORES_PER_CHUNK``). Before: one
+  chunk.
 
 Each side is traced from a fresh ``make_train_step`` (JAX caches traces per function).
 """
@@ -18,6 +21,7 @@ from flax import nnx
 
 from benchmarks import configs
 from benchmarks.common import Settings, compile_timed, flops, format_table, ratio, time_interleaved
+from fsdiff.encoders import vit
 from fsdiff.encoders.vit import ViTEncoder
 from fsdiff.nn.attention import Attention
 from fsdiff.nn.sets import others_index
@@ -27,7 +31,7 @@ from fsdiff.training import TrainOptions, init_state, make_optimizer, make_train
 def run(settings: Settings, machine: dict | None = None) -> list[dict]:
     cases = [("vit_loo_block", "C1")]
     if not settings.quick:
-        cases += [("attention", "A"), ("attention", "C1")]
+        cases += [("vit_loo_chunks", "C"), ("attention", "A")]
     return [measure(change, configs.find(name, settings.quick), settings) for change, name in cases]
 
 
@@ -57,19 +61,21 @@ def legacy_vit_leave_one_out(self, x, t=None):
 LEGACY = {
     "attention": (Attention, "__call__", legacy_attention),
     "vit_loo_block": (ViTEncoder, "leave_one_out", legacy_vit_leave_one_out),
+    "vit_loo_chunks": (vit, "SCORES_PER_CHUNK", 2**62),
 }
+"""change -> (owner, attribute, what it was before)."""
 
 
 @contextlib.contextmanager
 def legacy(change: str):
     """Within the block, the code that ``change`` replaced runs instead of the current one."""
-    cls, name, previous = LEGACY[change]
-    current = getattr(cls, name)
-    setattr(cls, name, previous)
+    owner, name, previous = LEGACY[change]
+    current = getattr(owner, name)
+    setattr(owner, name, previous)
     try:
         yield
     finally:
-        setattr(cls, name, current)
+        setattr(owner, name, current)
 
 
 def measure(change: str, ref: configs.Reference, settings: Settings) -> dict:

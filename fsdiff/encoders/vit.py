@@ -17,6 +17,11 @@ from fsdiff.typing import ElementMask, PositiveFloat, PositiveInt, Probability, 
 
 Pool = Literal["cls", "mean", "sum", "patch_mean", "none"]
 
+SCORES_PER_CHUNK = 2**21
+"""``leave_one_out`` runs the later set-level blocks on a few contexts at a time, about this many attention scores
+(``heads * s * s`` a context of ``s`` tokens) a chunk: on CPU, all ``b * n`` long contexts at once thrash the caches
+and run slower than chunks (``benchmarks/RESULTS.md``: 1.3-1.4x on the training step of a 6-block ViT)."""
+
 
 @register("encoder", "vit")
 class ViTEncoder(Encoder):
@@ -87,7 +92,8 @@ class ViTEncoder(Encoder):
     def leave_one_out(self, x: SetImages, t: Real[Array, "b n"] | None = None) -> SetEncoding:
         """As ``Encoder.leave_one_out``; the patch embedding and the within-image blocks run once per image, and
         so does the per-token work of the first set-level block (its projections; its scores once per set, see
-        ``TransformerBlock.leave_one_out``); only the later set-level blocks run per context."""
+        ``TransformerBlock.leave_one_out``); only the later set-level blocks run per context, a few contexts at a
+        time (``SCORES_PER_CHUNK``)."""
         b, n = x.shape[:2]
         if n < 2:
             raise ContractError(f"{type(self).__name__}: a leave-one-out context needs sets of n >= 2, got n={n}")
@@ -97,8 +103,15 @@ class ViTEncoder(Encoder):
         k = summary.shape[1]
         first, *rest = self.set_blocks
         sequence = first.leave_one_out(summary, tokens)  # (b n) (k + (n-1) p) d
-        for block in rest:
-            sequence = block(sequence)
+        if rest:
+            s = sequence.shape[1]
+            size = max(1, SCORES_PER_CHUNK // (rest[0].attention.heads * s * s))
+            chunks = []
+            for chunk in (sequence[i : i + size] for i in range(0, b * n, size)):
+                for block in rest:
+                    chunk = block(chunk)
+                chunks.append(chunk)
+            sequence = jnp.concatenate(chunks)
         sequence = self.norm(sequence)
         return self._pool(sequence[:, 0], sequence[:, k:].reshape(b * n, n - 1, p, d), None)
 
