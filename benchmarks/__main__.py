@@ -4,6 +4,10 @@
     python -m benchmarks --quick               # tiny sizes, few repeats: a smoke run (under a minute)
     python -m benchmarks --only step,loo --out results.json
 
+Like the ``fsdiff`` CLI, the suite first switches to the host allocator ``FSDIFF_ALLOCATOR`` asks for (default:
+tcmalloc when installed, else glibc tuned to keep freed memory; ``fsdiff.host_memory``), so the figures are those
+of training with ``fsdiff train``; the ``allocator`` section compares the choices.
+
 Sections: ``machine`` (the float32 matmul roofline), ``step``, ``loo``, ``contracts``, ``sampling``, ``overhead``,
 ``sharded``, ``allocator``, ``optimizations``; each is a module of this package with ``run`` and ``table``.
 """
@@ -21,6 +25,7 @@ import jax
 
 from benchmarks import allocator, contracts, loo, optimizations, overhead, sampling, sharded, step
 from benchmarks.common import Settings, format_table, matmul_gflops
+from fsdiff.host_memory import use_fast_allocator
 
 SECTIONS = {
     "step": step,
@@ -40,6 +45,7 @@ def main(argv: list[str] | None = None) -> dict:
     unknown = sorted(set(only) - set(SECTIONS))
     if unknown:
         raise SystemExit(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
+    chosen = use_fast_allocator()
     settings = Settings.make(args.quick)
     if args.quick:
         _share_compilations()
@@ -48,6 +54,7 @@ def main(argv: list[str] | None = None) -> dict:
         "matmul_gflops": matmul_gflops(settings),
         "devices": [str(d) for d in jax.devices()],
         "cpu_count": os.cpu_count(),
+        "allocator": chosen,
         "load_average": list(os.getloadavg()),
         "gpu": any(d.platform == "gpu" for d in jax.devices()),
         "jax": jax.__version__,
@@ -57,7 +64,13 @@ def main(argv: list[str] | None = None) -> dict:
     results["quick"] = args.quick
     results["compilation_cache"] = jax.config.jax_compilation_cache_dir
     results["machine"] = machine
-    _emit(format_table("Machine", [machine], [("matmul_gflops", "matmul GFLOP/s"), ("cpu_count", "cores")]))
+    _emit(
+        format_table(
+            "Machine",
+            [machine],
+            [("matmul_gflops", "matmul GFLOP/s"), ("cpu_count", "cores"), ("allocator", "allocator")],
+        )
+    )
     section_s = {}
     for name in only:
         begun = time.perf_counter()

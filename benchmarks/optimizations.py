@@ -9,6 +9,9 @@ the training step traced with the previous implementation against the current on
 - ``vit_loo_chunks``: the later set-level blocks of ``ViTEncoder.leave_one_out`` used to run on all ``b * n``
   contexts at once; they now run a few contexts at a time (``fsdiff.encoders.vit.SCORES_PER_CHUNK``). Before: one
   chunk.
+- ``flat_step``: the training loop used to call the step jitted on the ``TrainState`` (its ``nnx.Variable`` nodes
+  flattened and rebuilt by every call); it now calls ``fsdiff.training.FlatStep``, the same step on the state's
+  leaves. Same program: this is the Python side of a call, timed as the call plus its wait.
 
 Each side is traced from a fresh ``make_train_step`` (JAX caches traces per function).
 """
@@ -25,14 +28,15 @@ from fsdiff.encoders import vit
 from fsdiff.encoders.vit import ViTEncoder
 from fsdiff.nn.attention import Attention
 from fsdiff.nn.sets import others_index
-from fsdiff.training import TrainOptions, init_state, make_optimizer, make_train_step
+from fsdiff.training import FlatStep, TrainOptions, init_state, make_optimizer, make_train_step
 
 
 def run(settings: Settings, machine: dict | None = None) -> list[dict]:
     cases = [("vit_loo_block", "C1")]
     if not settings.quick:
         cases += [("vit_loo_chunks", "C"), ("attention", "A")]
-    return [measure(change, configs.find(name, settings.quick), settings) for change, name in cases]
+    rows = [measure(change, configs.find(name, settings.quick), settings) for change, name in cases]
+    return [*rows, measure_flat_step(configs.find("A", settings.quick), settings)]
 
 
 def legacy_attention(self, x, context=None, mask=None):
@@ -79,12 +83,7 @@ def legacy(change: str):
 
 
 def measure(change: str, ref: configs.Reference, settings: Settings) -> dict:
-    model = configs.build(ref)
-    model.train()
-    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
-    options = TrainOptions(steps=1000)
-    optimizer = make_optimizer(options, params)
-    state = init_state(params, optimizer)
+    graphdef, rest, optimizer, options, state = _training(ref)
     x = configs.batch(ref)
     key = jax.random.key(0)
     after, _ = compile_timed(make_train_step(graphdef, rest, optimizer, options), state, x, key)
@@ -95,6 +94,36 @@ def measure(change: str, ref: configs.Reference, settings: Settings) -> dict:
     timings = time_interleaved(
         {"before": lambda: before(state, x, key), "after": lambda: after(state, x, key)}, settings
     )
+    return _row(change, ref, before, after, timings, loss_before, loss_after)
+
+
+def measure_flat_step(ref: configs.Reference, settings: Settings) -> dict:
+    graphdef, rest, optimizer, options, state = _training(ref)
+    x = configs.batch(ref)
+    key = jax.random.key(0)
+    step = make_train_step(graphdef, rest, optimizer, options)
+    flat_step = FlatStep(step, state)
+    leaves = flat_step.leaves(state)
+    before, _ = compile_timed(step, state, x, key)
+    after, _ = compile_timed(flat_step.flat, leaves, x, key)
+    loss_before = float(before(state, x, key)[1]["loss"])
+    loss_after = float(after(leaves, x, key)[1]["loss"])
+    timings = time_interleaved(
+        {"before": lambda: before(state, x, key), "after": lambda: after(leaves, x, key)}, settings
+    )
+    return _row("flat_step", ref, before, after, timings, loss_before, loss_after)
+
+
+def _training(ref: configs.Reference) -> tuple:
+    model = configs.build(ref)
+    model.train()
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    options = TrainOptions(steps=1000)
+    optimizer = make_optimizer(options, params)
+    return graphdef, rest, optimizer, options, init_state(params, optimizer)
+
+
+def _row(change, ref, before, after, timings, loss_before, loss_after) -> dict:
     return {
         "change": change,
         "gflop_before": flops(before) / 1e9,

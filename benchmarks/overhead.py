@@ -3,7 +3,11 @@ progress, finiteness checks) against the bare jitted step on the same batches, a
 
 The loop's rate comes from its own ``metrics.jsonl`` (images/s between log lines), skipping the first interval
 (compilation). The bare step is timed before and after the loop (only before in quick mode), and the two are
-averaged, since the runs cannot be interleaved.
+averaged, since the runs cannot be interleaved. That difference is noisy on a shared machine, so the loop's own
+per-step host work (sampling the batch, placing it on the devices, the step's key: what the loop does besides
+dispatching the step) is also timed on its own, as a fraction of the bare step: an upper bound on the overhead,
+since JAX dispatches the step asynchronously and the loop prepares the next batch while the step runs. The time
+a step call takes to return (the Python side of JAX's dispatch, ``FlatStep``) is reported the same way.
 """
 
 import json
@@ -18,7 +22,7 @@ from flax import nnx
 from benchmarks.common import Settings, format_table
 from fsdiff.data import SetSampler
 from fsdiff.presets import read_config
-from fsdiff.training import make_optimizer, make_train_step, new_training, train
+from fsdiff.training import DataParallel, FlatStep, make_optimizer, make_train_step, new_training, train
 from fsdiff.training.options import fill_run_config
 from fsdiff.training.run import METRICS, run_splits
 
@@ -27,13 +31,14 @@ REPEATS = 2
 
 def run(settings: Settings, machine: dict | None = None) -> list[dict]:
     config = run_config(settings.quick)
-    bare_before = bare_step_ms(config)
+    host_ms = host_ms_per_step(config)
+    bare_before, dispatch_ms = bare_step_ms(config)
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
         train(config, Path(out) / "run", progress=False)
         total_s = time.perf_counter() - started
         rows = [json.loads(line) for line in (Path(out) / "run" / METRICS).read_text().splitlines()]
-    bare_after = bare_before if settings.quick else bare_step_ms(config)
+    bare_after = bare_before if settings.quick else bare_step_ms(config)[0]
     images_per_step = config["train"]["batch_sets"] * config["model"]["set_size"]
     loop_ms = float(np.median([1e3 * images_per_step / row["images_per_s"] for row in rows[1:]]))
     bare_ms = (bare_before + bare_after) / 2
@@ -48,6 +53,10 @@ def run(settings: Settings, machine: dict | None = None) -> list[dict]:
             "loop_steps_per_s": 1e3 / loop_ms,
             "bare_steps_per_s": 1e3 / bare_ms,
             "overhead_fraction": loop_ms / bare_ms - 1.0,
+            "host_ms_per_step": host_ms,
+            "host_fraction": host_ms / bare_ms,
+            "dispatch_ms_per_step": dispatch_ms,
+            "dispatch_fraction": dispatch_ms / bare_ms,
             "train_call_s": total_s,
         }
     ]
@@ -81,13 +90,32 @@ def run_config(quick: bool) -> dict:
     return fill_run_config(config)
 
 
-def bare_step_ms(config: dict) -> float:
+def host_ms_per_step(config: dict) -> float:
+    """Median ms of the loop's per-step host work: ``SetSampler.batch``, ``DataParallel.batch`` (its transfer
+    waited for) and ``fold_in``, as ``fsdiff.training.train`` calls them."""
+    options = config["train"]
+    sampler = SetSampler(
+        run_splits(config).train, set_size=config["model"]["set_size"], batch_size=options["batch_sets"], seed=0
+    )
+    parallel = DataParallel()
+    base = jax.random.key(0)
+    times = []
+    for s in range(options["steps"]):
+        started = time.perf_counter()
+        jax.block_until_ready((parallel.batch(sampler.batch(s)), jax.random.fold_in(base, s)))
+        times.append(1e3 * (time.perf_counter() - started))
+    return float(np.median(times[1:]))
+
+
+def bare_step_ms(config: dict) -> tuple[float, float]:
     """ms per step of the jitted step alone over the loop's batches (placed on the device beforehand), one dispatch
-    after another and a single wait at the end, as the loop runs them; the median of ``REPEATS`` passes."""
+    after another and a single wait at the end, as the loop runs them; the median of ``REPEATS`` passes. Also the
+    median ms a call takes to return (JAX dispatches asynchronously: the Python side of the call)."""
     model, state, options = new_training(config)
     model.train()
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
-    step = jax.jit(make_train_step(graphdef, rest, make_optimizer(options, params), options), donate_argnums=0)
+    step = FlatStep(make_train_step(graphdef, rest, make_optimizer(options, params), options), state)
+    leaves = step.leaves(state)
     sampler = SetSampler(
         run_splits(config).train, set_size=config["model"]["set_size"], batch_size=options.batch_sets, seed=options.seed
     )
@@ -96,16 +124,18 @@ def bare_step_ms(config: dict) -> float:
     keys = [jax.random.fold_in(base, s) for s in range(options.steps)]
     skip = config["train"]["log_every"]  # the loop's first interval (compilation) is not counted either
     for s in range(skip):
-        state, metrics = step(state, batches[s], keys[s])
+        leaves, metrics = step(leaves, batches[s], keys[s])
     jax.block_until_ready(metrics)
-    rates = []
+    rates, dispatch = [], []
     for _ in range(REPEATS):
         started = time.perf_counter()
         for s in range(skip, options.steps):
-            state, metrics = step(state, batches[s], keys[s])
-        jax.block_until_ready((state, metrics))
+            called = time.perf_counter()
+            leaves, metrics = step(leaves, batches[s], keys[s])
+            dispatch.append(1e3 * (time.perf_counter() - called))
+        jax.block_until_ready((leaves, metrics))
         rates.append(1e3 * (time.perf_counter() - started) / (options.steps - skip))
-    return float(np.median(rates))
+    return float(np.median(rates)), float(np.median(dispatch))
 
 
 def table(rows: list[dict]) -> str:
@@ -119,5 +149,9 @@ def table(rows: list[dict]) -> str:
             ("loop_steps_per_s", "loop step/s"),
             ("bare_steps_per_s", "bare step/s"),
             ("overhead_fraction", "overhead"),
+            ("host_ms_per_step", "host ms"),
+            ("host_fraction", "host / bare"),
+            ("dispatch_ms_per_step", "dispatch ms"),
+            ("dispatch_fraction", "dispatch / bare"),
         ],
     )

@@ -10,7 +10,7 @@ from flax import nnx
 
 from benchmarks import configs
 from benchmarks.common import Settings, compile_timed, flops, format_table, memory, page_faults, ratio, time_call
-from fsdiff.training import TrainOptions, init_state, make_optimizer, make_train_step
+from fsdiff.training import FlatStep, TrainOptions, init_state, make_optimizer, make_train_step
 
 
 def run(settings: Settings, machine: dict) -> list[dict]:
@@ -30,10 +30,9 @@ def measure(ref: configs.Reference, settings: Settings, matmul_gflops: float) ->
     state = init_state(params, optimizer)
     x = configs.batch(ref)
     key = jax.random.key(0)
-    step, compile_s = compile_timed(
-        make_train_step(graphdef, rest, optimizer, options), state, x, key, donate_argnums=0
-    )
-    holder = [state]
+    flat = FlatStep(make_train_step(graphdef, rest, optimizer, options), state)
+    step, compile_s = compile_timed(flat.flat, flat.leaves(state), x, key, donate_argnums=0)
+    holder = [flat.leaves(state)]
 
     def call():
         holder[0], metrics = step(holder[0], x, key)

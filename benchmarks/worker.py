@@ -14,7 +14,8 @@ from flax import nnx
 from benchmarks import configs
 from benchmarks.common import Settings, compile_timed, page_faults, time_call
 from benchmarks.overhead import run_config
-from fsdiff.training import DataParallel, TrainOptions, init_state, make_optimizer, make_train_step
+from fsdiff.host_memory import use_fast_allocator
+from fsdiff.training import DataParallel, FlatStep, TrainOptions, init_state, make_optimizer, make_train_step
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,6 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--meshes", help="comma-separated device counts to time in turn (default: all devices)")
     args = parser.parse_args(argv)
+    use_fast_allocator()
     settings = Settings.make(args.quick)
     if args.config == "demo":
         model = run_config(args.quick)["model"]
@@ -46,10 +48,9 @@ def measure(ref: configs.Reference, settings: Settings, devices: list) -> dict:
     state = parallel.replicate(init_state(params, optimizer))
     x = parallel.batch(jax.device_get(configs.batch(ref)))
     key = jax.random.key(0)
-    step, compile_s = compile_timed(
-        make_train_step(graphdef, rest, optimizer, options), state, x, key, donate_argnums=0
-    )
-    holder = [state]
+    flat = FlatStep(make_train_step(graphdef, rest, optimizer, options), state)
+    step, compile_s = compile_timed(flat.flat, flat.leaves(state), x, key, donate_argnums=0)
+    holder = [flat.leaves(state)]
 
     def call():
         holder[0], metrics = step(holder[0], x, key)

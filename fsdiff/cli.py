@@ -1,6 +1,7 @@
 """The ``fsdiff`` command line: ``demo``, ``train``, ``sample``, ``eval``, ``components``.
 
-Every fsdiff error prints one line (``fsdiff: error: ...``) and exits with code 2; no traceback.
+Every fsdiff error prints one line (``fsdiff: error: ...``) and exits with code 2; no traceback. Commands that
+compute first switch to a host allocator that keeps freed memory (``fsdiff.host_memory``; ``FSDIFF_ALLOCATOR``).
 """
 
 import argparse
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 
 from fsdiff.errors import FsdiffError
+from fsdiff.host_memory import use_fast_allocator
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("fsdiff").setLevel(logging.INFO)
     logging.getLogger("absl").setLevel(logging.ERROR)  # Orbax reports routine checkpoint housekeeping as warnings
     try:
+        if args.computes:
+            use_fast_allocator()
         return args.handler(args) or 0
     except FsdiffError as exc:
         message = str(exc).replace(":\n  ", ": ", 1).replace("\n  ", "; ")
@@ -109,6 +113,7 @@ def _usage(message: str) -> FsdiffError:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fsdiff", description="Few-shot diffusion models in JAX.")
+    parser.set_defaults(computes=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="few-shot training + sampling on the embedded glyph data set")
@@ -153,7 +158,7 @@ def _parser() -> argparse.ArgumentParser:
     components = commands.add_parser("components", help="list registered components, or describe one")
     components.add_argument("kind", nargs="?", help="encoder, conditioner, denoiser, ...")
     components.add_argument("--describe", metavar="NAME", help="options, defaults and shape contract of NAME")
-    components.set_defaults(handler=_components)
+    components.set_defaults(handler=_components, computes=False)
     return parser
 
 

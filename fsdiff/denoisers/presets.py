@@ -43,7 +43,10 @@ def named_size(size: str) -> Callable[..., DiT]:
         )
 
     build.__name__ = build.__qualname__ = f"dit_{size.lower()}"
-    build.__doc__ = f"DiT-{size}: width {fixed['width']}, depth {fixed['depth']}, {fixed['heads']} heads; the other options as in ``dit``."
+    build.__doc__ = (
+        f"DiT-{size}: width {fixed['width']}, depth {fixed['depth']}, {fixed['heads']} heads; "
+        "the other options as in ``dit``."
+    )
     return build
 
 

@@ -1,6 +1,7 @@
 """Training: options, the pure step, optimizer, EMA, checkpoints, data parallelism and the loop."""
 
 from fsdiff.training.checkpoint import Checkpoints
+from fsdiff.training.flat_step import FlatStep
 from fsdiff.training.loop import train
 from fsdiff.training.optimizer import learning_rate, make_optimizer
 from fsdiff.training.options import TrainOptions, fill_run_config, run_schema
@@ -12,6 +13,7 @@ from fsdiff.training.step import make_train_step
 __all__ = [
     "Checkpoints",
     "DataParallel",
+    "FlatStep",
     "TrainOptions",
     "TrainState",
     "fill_run_config",

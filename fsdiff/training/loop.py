@@ -18,6 +18,7 @@ from fsdiff.errors import CheckpointError, ConfigError, TrainingError
 from fsdiff.model import FewShotDiffusion
 from fsdiff.training.artifacts import few_shot_grid, save_loss_curve
 from fsdiff.training.checkpoint import Checkpoints
+from fsdiff.training.flat_step import FlatStep
 from fsdiff.training.optimizer import make_optimizer
 from fsdiff.training.options import TrainOptions, fill_run_config
 from fsdiff.training.run import METRICS, new_training, read_config, run_splits, write_config
@@ -62,7 +63,8 @@ def train(
     if resume:
         state = checkpoints.restore(state)
     state = parallel.replicate(state)
-    step_fn = jax.jit(make_train_step(graphdef, rest, optimizer, options), donate_argnums=0)
+    step_fn = FlatStep(make_train_step(graphdef, rest, optimizer, options), state)
+    leaves = step_fn.leaves(state)
     preview = _Preview(model, splits, options, out)
 
     start = int(state.step)
@@ -72,23 +74,23 @@ def train(
     try:
         for step in range(start, options.steps):
             batch = parallel.batch(sampler.batch(step))
-            state, metrics = step_fn(state, batch, jax.random.fold_in(base_key, step))
+            leaves, metrics = step_fn(leaves, batch, jax.random.fold_in(base_key, step))
             log.add(metrics)
             bar.update(1)
             done = step + 1
             at_checkpoint = done % options.checkpoint_every == 0 or done == options.steps
             if done % options.log_every == 0 or at_checkpoint:
                 bar.set_postfix(log.flush(done), refresh=False)
-                _check_finite(state, checkpoints)
+                _check_finite(step_fn.state(leaves), checkpoints)
             if at_checkpoint:
-                checkpoints.save(state)
+                checkpoints.save(step_fn.state(leaves))
             if done % options.sample_every == 0 or done == options.steps:
-                preview.save(state, done)
+                preview.save(step_fn.state(leaves), done)
     finally:
         bar.close()
         checkpoints.close()
     log.plot(out / "loss.png")
-    return state
+    return step_fn.state(leaves)
 
 
 def _run_config(config: object | None, out: Path, resume: bool) -> dict:
