@@ -13,7 +13,7 @@ variable ``FSDIFF_ALLOCATOR`` chooses:
 - ``tcmalloc``: re-execute the process with tcmalloc preloaded (``LD_PRELOAD``): same arguments, same PID (once:
   if the library still is not loaded after that, ``glibc``);
 - ``glibc``: keep glibc's malloc but tune it to keep freed memory (``mallopt``: one arena, no ``mmap`` for large
-  blocks, no trimming); it must run before JAX starts its CPU threads;
+  blocks, trimming only past 2 GiB free); it must run before JAX starts its CPU threads;
 - ``system``: leave the allocator alone.
 
 From Python, start the process with ``LD_PRELOAD`` set, or call ``use_fast_allocator()`` before any JAX
@@ -82,8 +82,9 @@ def tcmalloc_library() -> str | None:
 def tune_glibc() -> bool:
     """Make glibc's malloc keep freed memory: every thread allocates from the main heap (a thread's own arena
     would ``mmap`` any block over 64 MiB whatever the settings), large blocks come from the heap rather than
-    ``mmap``, and the heap is never trimmed. Threads started earlier keep their arenas, so call this before JAX's
-    first computation. Returns False (and changes nothing) where the C library is not glibc."""
+    ``mmap``, and the heap is trimmed only when over 2 GiB at its top is free. Threads started earlier keep their
+    arenas, so call this before JAX's first computation. Returns False (and changes nothing) where the C library
+    is not glibc."""
     global _tuned_glibc
     mallopt = getattr(ctypes.CDLL(None), "mallopt", None) if sys.platform.startswith("linux") else None
     if mallopt is None:
