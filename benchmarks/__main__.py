@@ -6,7 +6,8 @@
 
 Like the ``fsdiff`` CLI, the suite first switches to the host allocator ``FSDIFF_ALLOCATOR`` asks for (default:
 tcmalloc when installed, else glibc tuned to keep freed memory; ``fsdiff.host_memory``), so the figures are those
-of training with ``fsdiff train``; the ``allocator`` section compares the choices.
+of training with ``fsdiff train``; the ``allocator`` section compares the choices. (``main(argv)`` called from
+Python leaves the calling process's allocator alone.)
 
 Sections: ``machine`` (the float32 matmul roofline), ``step``, ``loo``, ``contracts``, ``sampling``, ``overhead``,
 ``sharded``, ``allocator``, ``optimizations``; each is a module of this package with ``run`` and ``table``.
@@ -25,7 +26,7 @@ import jax
 
 from benchmarks import allocator, contracts, loo, optimizations, overhead, sampling, sharded, step
 from benchmarks.common import Settings, format_table, matmul_gflops
-from fsdiff.host_memory import use_fast_allocator
+from fsdiff import host_memory
 
 SECTIONS = {
     "step": step,
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> dict:
     unknown = sorted(set(only) - set(SECTIONS))
     if unknown:
         raise SystemExit(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
-    chosen = use_fast_allocator()
+    chosen = host_memory.use_fast_allocator() if argv is None else host_memory.allocator()
     settings = Settings.make(args.quick)
     if args.quick:
         _share_compilations()

@@ -1,7 +1,8 @@
 """The ``fsdiff`` command line: ``demo``, ``train``, ``sample``, ``eval``, ``components``.
 
 Every fsdiff error prints one line (``fsdiff: error: ...``) and exits with code 2; no traceback. Commands that
-compute first switch to a host allocator that keeps freed memory (``fsdiff.host_memory``; ``FSDIFF_ALLOCATOR``).
+compute first switch to a host allocator that keeps freed memory (``fsdiff.host_memory``; ``FSDIFF_ALLOCATOR``),
+unless ``main`` is called from Python with ``argv``: the allocator of a process that is not fsdiff's is left alone.
 """
 
 import argparse
@@ -21,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("fsdiff").setLevel(logging.INFO)
     logging.getLogger("absl").setLevel(logging.ERROR)  # Orbax reports routine checkpoint housekeeping as warnings
     try:
-        if args.computes:
+        if args.computes and argv is None:  # a process of its own, not a call from Python: choose its allocator
             use_fast_allocator()
         return args.handler(args) or 0
     except FsdiffError as exc:

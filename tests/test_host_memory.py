@@ -63,6 +63,20 @@ def test_fast_allocator_reuses_freed_memory(choice):
     assert len(started) == 1 + relaunches and len(set(started)) == 1, "one re-execution, same process"
 
 
+def test_the_cli_called_from_python_leaves_the_allocator_alone(tmp_path):
+    """``fsdiff.cli.main(argv)`` inside someone else's process neither re-executes it nor tunes its malloc."""
+    script = (
+        "from fsdiff import host_memory\n"
+        "from fsdiff.cli import main\n"
+        "print('started', flush=True)\n"
+        f"code = main(['sample', '--run', {str(tmp_path / 'missing')!r}, '--out', 'x.png'])\n"
+        "print(code, host_memory.allocator())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in (host_memory.ENV, host_memory.RELAUNCHED, "LD_PRELOAD")}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == ["started", "2 system"], done.stderr
+
+
 def test_unknown_choice_is_a_one_line_cli_error(cli_env, tmp_path):
     result = fsdiff_cli(["demo", "--steps", "1", "--out", str(tmp_path)], {**cli_env, host_memory.ENV: "jemalloc"})
     assert result.returncode == 2
