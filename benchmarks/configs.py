@@ -11,14 +11,26 @@ here); ``target_speedup``: the speed-up over it that the issue asks for.
 """
 
 import dataclasses
+from collections.abc import Callable
 
 import jax
 import numpy as np
+import optax
 from flax import nnx
 
+from benchmarks.common import compile_timed
 from fsdiff.model import FewShotDiffusion, build_model
 from fsdiff.nn.attention import Attention
 from fsdiff.nn.transformer import TransformerBlock
+from fsdiff.training import (
+    DataParallel,
+    FlatStep,
+    TrainOptions,
+    TrainState,
+    init_state,
+    make_optimizer,
+    make_train_step,
+)
 
 PORT_HEAD_DIM = 56
 
@@ -68,6 +80,38 @@ def batch(ref: Reference, seed: int = 0) -> jax.Array:
     """A batch of sets ``"b n h w c"`` uniform in ``[-1, 1]`` (timings do not depend on the pixels)."""
     shape = (ref.batch_sets, ref.model["set_size"], *ref.model["image_shape"])
     return jax.numpy.asarray(np.random.default_rng(seed).uniform(-1.0, 1.0, shape).astype(np.float32))
+
+
+def training_step(ref: Reference, parallel: DataParallel | None = None) -> tuple[Callable, Callable[[], dict], float]:
+    """``ref``'s training step as the loop runs it (``FlatStep``, the state donated), compiled for its batch (split
+    over ``parallel``'s devices, the state replicated, when given): the compiled step, a call that runs one step
+    on the state the previous call returned (its metrics), and the seconds compilation took."""
+    graphdef, rest, optimizer, options, state = training(build(ref))
+    x = batch(ref)
+    if parallel is not None:
+        state, x = parallel.replicate(state), parallel.batch(jax.device_get(x))
+    key = jax.random.key(0)
+    flat = FlatStep(make_train_step(graphdef, rest, optimizer, options), state)
+    step, compile_s = compile_timed(flat.flat, flat.leaves(state), x, key, donate_argnums=0)
+    holder = [flat.leaves(state)]
+
+    def call() -> dict:
+        holder[0], metrics = step(holder[0], x, key)
+        return metrics
+
+    return step, call, compile_s
+
+
+def training(
+    model: FewShotDiffusion,
+) -> tuple[nnx.GraphDef, nnx.State, optax.GradientTransformation, TrainOptions, TrainState]:
+    """What a training step of ``model`` (put in training mode) is made from: its structure, its non-parameter
+    state, the default optimizer and options (1000 steps), and a fresh ``TrainState``."""
+    model.train()
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    options = TrainOptions(steps=1000)
+    optimizer = make_optimizer(options, params)
+    return graphdef, rest, optimizer, options, init_state(params, optimizer)
 
 
 def _model(encoder: dict, conditioner: dict, denoiser: dict | None = None, image=(32, 32, 3), n: int = 6) -> dict:

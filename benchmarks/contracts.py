@@ -13,7 +13,7 @@ from flax import nnx
 
 from benchmarks import configs
 from benchmarks.common import Settings, format_table, ratio, time_interleaved
-from fsdiff.training import TrainOptions, init_state, make_optimizer, make_train_step
+from fsdiff.training import make_train_step
 
 
 def run(settings: Settings, machine: dict | None = None) -> list[dict]:
@@ -71,11 +71,7 @@ def _eager_rows(model, x, settings: Settings) -> list[dict]:
 
 
 def _jitted_row(model, x, settings: Settings) -> dict:
-    model.train()
-    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
-    options = TrainOptions(steps=1000)
-    optimizer = make_optimizer(options, params)
-    state = init_state(params, optimizer)
+    graphdef, rest, optimizer, options, state = configs.training(model)
     key = jax.random.key(0)
     # A fresh step function per trace (JAX caches traces per function object), after one trace that warms up
     # everything a first trace pays for once.

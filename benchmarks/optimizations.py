@@ -20,7 +20,6 @@ import contextlib
 
 import jax
 import jax.numpy as jnp
-from flax import nnx
 
 from benchmarks import configs
 from benchmarks.common import Settings, compile_timed, flops, format_table, ratio, time_interleaved
@@ -28,7 +27,7 @@ from fsdiff.encoders import vit
 from fsdiff.encoders.vit import ViTEncoder
 from fsdiff.nn.attention import Attention
 from fsdiff.nn.sets import others_index
-from fsdiff.training import FlatStep, TrainOptions, init_state, make_optimizer, make_train_step
+from fsdiff.training import FlatStep, make_train_step
 
 
 def run(settings: Settings, machine: dict | None = None) -> list[dict]:
@@ -83,7 +82,7 @@ def legacy(change: str):
 
 
 def measure(change: str, ref: configs.Reference, settings: Settings) -> dict:
-    graphdef, rest, optimizer, options, state = _training(ref)
+    graphdef, rest, optimizer, options, state = configs.training(configs.build(ref))
     x = configs.batch(ref)
     key = jax.random.key(0)
     after, _ = compile_timed(make_train_step(graphdef, rest, optimizer, options), state, x, key)
@@ -98,7 +97,7 @@ def measure(change: str, ref: configs.Reference, settings: Settings) -> dict:
 
 
 def measure_flat_step(ref: configs.Reference, settings: Settings) -> dict:
-    graphdef, rest, optimizer, options, state = _training(ref)
+    graphdef, rest, optimizer, options, state = configs.training(configs.build(ref))
     x = configs.batch(ref)
     key = jax.random.key(0)
     step = make_train_step(graphdef, rest, optimizer, options)
@@ -112,15 +111,6 @@ def measure_flat_step(ref: configs.Reference, settings: Settings) -> dict:
         {"before": lambda: before(state, x, key), "after": lambda: after(leaves, x, key)}, settings
     )
     return _row("flat_step", ref, before, after, timings, loss_before, loss_after)
-
-
-def _training(ref: configs.Reference) -> tuple:
-    model = configs.build(ref)
-    model.train()
-    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
-    options = TrainOptions(steps=1000)
-    optimizer = make_optimizer(options, params)
-    return graphdef, rest, optimizer, options, init_state(params, optimizer)
 
 
 def _row(change, ref, before, after, timings, loss_before, loss_after) -> dict:

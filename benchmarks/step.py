@@ -1,16 +1,12 @@
 """The training step of each reference configuration: time, throughput, compile time, XLA's FLOPs, the roofline
 ratio, memory, and the speed-up over the FSDM port's step (measured elsewhere).
 
-The step is ``fsdiff.training.make_train_step`` jitted as the training loop jits it (state donated, each step's
-state fed to the next), on a fixed batch.
+The step is ``fsdiff.training.make_train_step`` jitted as the training loop jits it (``FlatStep``: on the state's
+leaves, donated, each step's state fed to the next), on a fixed batch.
 """
 
-import jax
-from flax import nnx
-
 from benchmarks import configs
-from benchmarks.common import Settings, compile_timed, flops, format_table, memory, page_faults, ratio, time_call
-from fsdiff.training import FlatStep, TrainOptions, init_state, make_optimizer, make_train_step
+from benchmarks.common import Settings, flops, format_table, memory, page_faults, ratio, time_call
 
 
 def run(settings: Settings, machine: dict) -> list[dict]:
@@ -22,22 +18,7 @@ def run(settings: Settings, machine: dict) -> list[dict]:
 
 def measure(ref: configs.Reference, settings: Settings, matmul_gflops: float) -> dict:
     """One configuration's row."""
-    model = configs.build(ref)
-    model.train()
-    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
-    options = TrainOptions(steps=1000)
-    optimizer = make_optimizer(options, params)
-    state = init_state(params, optimizer)
-    x = configs.batch(ref)
-    key = jax.random.key(0)
-    flat = FlatStep(make_train_step(graphdef, rest, optimizer, options), state)
-    step, compile_s = compile_timed(flat.flat, flat.leaves(state), x, key, donate_argnums=0)
-    holder = [flat.leaves(state)]
-
-    def call():
-        holder[0], metrics = step(holder[0], x, key)
-        return metrics
-
+    step, call, compile_s = configs.training_step(ref)
     faults_before = page_faults()
     timing = time_call(call, settings)
     faults = (page_faults() - faults_before) / (settings.warmup + settings.repeats)

@@ -9,13 +9,12 @@ import json
 import sys
 
 import jax
-from flax import nnx
 
 from benchmarks import configs
-from benchmarks.common import Settings, compile_timed, page_faults, time_call
+from benchmarks.common import Settings, page_faults, time_call
 from benchmarks.overhead import run_config
 from fsdiff.host_memory import use_fast_allocator
-from fsdiff.training import DataParallel, FlatStep, TrainOptions, init_state, make_optimizer, make_train_step
+from fsdiff.training import DataParallel
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -40,22 +39,7 @@ def measure(ref: configs.Reference, settings: Settings, devices: list) -> dict:
     """The data-parallel step over ``devices``: the batch split along its sets, the state replicated."""
     parallel = DataParallel(devices)
     parallel.check_batch(ref.batch_sets)
-    model = configs.build(ref)
-    model.train()
-    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
-    options = TrainOptions(steps=1000)
-    optimizer = make_optimizer(options, params)
-    state = parallel.replicate(init_state(params, optimizer))
-    x = parallel.batch(jax.device_get(configs.batch(ref)))
-    key = jax.random.key(0)
-    flat = FlatStep(make_train_step(graphdef, rest, optimizer, options), state)
-    step, compile_s = compile_timed(flat.flat, flat.leaves(state), x, key, donate_argnums=0)
-    holder = [flat.leaves(state)]
-
-    def call():
-        holder[0], metrics = step(holder[0], x, key)
-        return metrics
-
+    _, call, compile_s = configs.training_step(ref, parallel)
     before = page_faults()
     timing = time_call(call, settings)
     return {
