@@ -180,7 +180,7 @@ def build_model(config: object, seed: int = 0) -> FewShotDiffusion:
     derived["in_dim"] = encoding.pooled.shape[-1]
     conditioner = registry.build("conditioner", cfg["conditioner"], derived, "model.conditioner")
     cond = _fitting(lambda: nnx.eval_shape(lambda c, e: c(e), conditioner, encoding), cfg, "encoder", "conditioner")
-    derived["context_dim"] = (cond.vector if cond.vector is not None else cond.tokens).shape[-1]
+    derived["context_dim"] = _first_form(cond).shape[-1]
     derived["out_channels"] = image_shape[-1] * (2 if diffusion.learn_sigma else 1)
     denoiser = registry.build("denoiser", cfg["denoiser"], derived, "model.denoiser")
     unaccepted = conditioner.provides - denoiser.accepts
@@ -221,5 +221,9 @@ def _concat(a: Array, b: Array) -> Array:
 
 
 def _norm(cond: Conditioning) -> Float[Array, ""]:
-    used = cond.vector if cond.vector is not None else cond.tokens
-    return jnp.linalg.norm(used, axis=-1).mean()
+    return jnp.linalg.norm(_first_form(cond), axis=-1).mean()
+
+
+def _first_form(cond: Conditioning):
+    """The conditioning's vector, else its tokens, else its spatial grid."""
+    return next(form for form in (cond.vector, cond.tokens, cond.spatial) if form is not None)

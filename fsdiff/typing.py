@@ -26,6 +26,7 @@ Tokens = Float[Array, "b p d"]
 Pooled = Float[Array, "b d"]
 ConditioningVector = Float[Array, "b e"]
 ConditioningTokens = Float[Array, "b p e"]
+ConditioningGrid = Float[Array, "b gh gw e"]
 PerSet = Float[Array, "b"]
 
 PositiveInt = Annotated[int, Is[lambda v: not isinstance(v, bool) and v > 0]]
@@ -50,17 +51,24 @@ class SetEncoding:
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class Conditioning:
-    """What a denoiser is conditioned on: a vector ``b e`` (adaLN/FiLM), tokens ``b p e`` (cross-attention), or
-    both; ``kl`` is the per-set KL of a variational context in bits per dimension (zeros when deterministic)."""
+    """What a denoiser is conditioned on: a vector ``b e`` (adaLN/FiLM), tokens ``b p e`` (cross-attention), a
+    ``spatial`` grid ``b gh gw e`` of features laid over the image (row ``i``, column ``j`` describe the same
+    region of the image as the denoiser's own features there), or several of these; ``kl`` is the per-set KL of a
+    variational context in bits per dimension (zeros when deterministic)."""
 
     vector: ConditioningVector | None
     tokens: ConditioningTokens | None
     kl: PerSet
+    spatial: ConditioningGrid | None = None
 
     @property
     def provides(self) -> frozenset[str]:
-        """The conditioning forms present: a subset of ``{"vector", "tokens"}``."""
-        return frozenset(name for name in ("vector", "tokens") if getattr(self, name) is not None)
+        """The conditioning forms present: a subset of ``CONDITIONING_FORMS``."""
+        return frozenset(name for name in CONDITIONING_FORMS if getattr(self, name) is not None)
+
+
+CONDITIONING_FORMS = ("vector", "tokens", "spatial")
+"""The forms a ``Conditioning`` can hold; a conditioner ``provides`` and a denoiser ``accepts`` a subset."""
 
 
 CONSTRAINT_NAMES = {

@@ -21,6 +21,7 @@ COMPONENTS = [
     ("conditioner", "mean", {}),
     ("conditioner", "mean", {"posterior": "discrete", "codebook_size": 8, "null_prob": 0.5}),
     ("conditioner", "lag", {"posterior": "gaussian", "dim": 8}),
+    ("conditioner", "spatial", {"posterior": "gaussian", "dim": 8, "null_prob": 0.5}),
     ("denoiser", "dit", {"width": 16, "depth": 1, "heads": 2, "patch": 2}),
     (
         "denoiser",

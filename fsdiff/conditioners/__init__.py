@@ -3,5 +3,6 @@
 from fsdiff.conditioners.base import Conditioner
 from fsdiff.conditioners.lag import LagConditioner
 from fsdiff.conditioners.mean import MeanConditioner
+from fsdiff.conditioners.spatial import SpatialConditioner
 
-__all__ = ["Conditioner", "LagConditioner", "MeanConditioner"]
+__all__ = ["Conditioner", "LagConditioner", "MeanConditioner", "SpatialConditioner"]

@@ -13,7 +13,7 @@ class Conditioner(nnx.Module):
     """Maps ``SetEncoding`` to ``Conditioning``. With a ``key`` (training) it may sample a variational context
     and drop the context to a learned null; without one (evaluation, sampling) it is deterministic.
 
-    ``provides``: the conditioning forms it fills, a subset of ``{"vector", "tokens"}``.
+    ``provides``: the conditioning forms it fills, a subset of ``{"vector", "tokens", "spatial"}``.
     ``null(encoding)``: the learned null conditioning shaped like ``self(encoding)``, for classifier-free guidance
     and unconditional likelihoods.
     """

@@ -13,8 +13,8 @@ class Denoiser(nnx.Module):
     the constructor's ``out_channels``: ``2c`` with learned variance). The output is raw: what it predicts (eps,
     x0, v) is the diffusion's business.
 
-    ``accepts``: the conditioning forms it uses, a subset of ``{"vector", "tokens"}``; ``build_model`` refuses a
-    conditioner that provides a form the denoiser does not accept.
+    ``accepts``: the conditioning forms it uses, a subset of ``{"vector", "tokens", "spatial"}``; ``build_model``
+    refuses a conditioner that provides a form the denoiser does not accept.
     """
 
     accepts: ClassVar[frozenset[str]] = frozenset()

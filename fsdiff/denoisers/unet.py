@@ -7,7 +7,7 @@ from jaxtyping import Array, Float
 
 from fsdiff.denoisers.base import Denoiser
 from fsdiff.errors import ConfigError
-from fsdiff.nn import Attention, Mlp, TimestepEmbedder, modulate
+from fsdiff.nn import Attention, Mlp, TimestepEmbedder
 from fsdiff.registry import register
 from fsdiff.typing import Conditioning, DenoiserOutput, Images, PositiveInt, Probability, Timesteps
 
@@ -26,7 +26,11 @@ class UNet(Denoiser):
     conv to ``out_channels``. Level ``i`` has ``width * channel_mult[i]`` channels.
 
     The embedding is ``TimestepEmbedder(t) + Linear(cond.vector)`` (the vector, when present, takes the place of
-    guided-diffusion's class embedding). ``attention_resolutions`` are *downsample factors*, not side lengths:
+    guided-diffusion's class embedding). A ``cond.spatial`` grid adds a per-position scale and shift to every
+    residual block's modulation (SPADE, Park et al. 2019): a Linear of the grid, resized bilinearly to the block's
+    resolution, so the context's layout lands where the image's is.
+
+    ``attention_resolutions`` are *downsample factors*, not side lengths:
     ``1`` is the full resolution, ``2`` half of it, and so on (guided-diffusion's command line takes side lengths
     and converts them to these factors); a config thus stays valid across image sizes. The middle always attends.
 
@@ -36,7 +40,7 @@ class UNet(Denoiser):
     No up/down-sampling residual blocks, no fp16, a fixed number of ``heads``.
     """
 
-    accepts = frozenset({"vector", "tokens"})
+    accepts = frozenset({"vector", "tokens", "spatial"})
 
     def __init__(
         self,
@@ -59,7 +63,9 @@ class UNet(Denoiser):
         self.vector_embed = nnx.Linear(context_dim, emb_dim, rngs=rngs)
 
         def stage(in_ch: int, out_ch: int, attend: bool) -> Stage:
-            res = ResBlock(in_ch, out_ch, emb_dim=emb_dim, groups=groups, dropout=dropout, rngs=rngs)
+            res = ResBlock(
+                in_ch, out_ch, emb_dim=emb_dim, context_dim=context_dim, groups=groups, dropout=dropout, rngs=rngs
+            )
             if not attend:
                 return Stage(res=res, transformer=None)
             transformer = SpatialTransformer(
@@ -109,16 +115,16 @@ class UNet(Denoiser):
         skips = [h]
         for level, stages in enumerate(self.down):
             for block in stages:
-                h = block(h, emb, cond.tokens)
+                h = block(h, emb, cond.tokens, cond.spatial)
                 skips.append(h)
             if level < len(self.downsample):
                 h = self.downsample[level](h)
                 skips.append(h)
         for block in self.middle:
-            h = block(h, emb, cond.tokens)
+            h = block(h, emb, cond.tokens, cond.spatial)
         for level, stages in enumerate(self.up):  # deepest level first
             for block in stages:
-                h = block(jnp.concatenate([h, skips.pop()], axis=-1), emb, cond.tokens)
+                h = block(jnp.concatenate([h, skips.pop()], axis=-1), emb, cond.tokens, cond.spatial)
             if level < len(self.upsample):
                 h = self.upsample[level](h)
         return self.out_conv(jax.nn.silu(self.out_norm(h)))
@@ -126,24 +132,45 @@ class UNet(Denoiser):
 
 class ResBlock(nnx.Module):
     """guided-diffusion's ``ResBlock`` with ``use_scale_shift_norm``: ``out_norm(h) * (1 + scale) + shift`` with
-    ``(scale, shift)`` a linear map of ``SiLU(emb)``; the second conv is zero-initialised, so a fresh block is its
-    skip path (identity, or a 1x1 projection when the width changes)."""
+    ``(scale, shift)`` a linear map of ``SiLU(emb)``, plus, given a ``spatial`` grid, a per-position linear map of
+    it resized to the block's resolution; the second conv is zero-initialised, so a fresh block is its skip path
+    (identity, or a 1x1 projection when the width changes)."""
 
     def __init__(
-        self, in_channels: int, out_channels: int, *, emb_dim: int, groups: int, dropout: float, rngs: nnx.Rngs
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        emb_dim: int,
+        context_dim: int,
+        groups: int,
+        dropout: float,
+        rngs: nnx.Rngs,
     ):
         self.in_norm = nnx.GroupNorm(in_channels, num_groups=groups, epsilon=NORM_EPSILON, rngs=rngs)
         self.in_conv = _conv3(in_channels, out_channels, rngs=rngs)
         self.emb_proj = nnx.Linear(emb_dim, 2 * out_channels, rngs=rngs)
+        self.spatial_proj = nnx.Linear(context_dim, 2 * out_channels, rngs=rngs)
         self.out_norm = nnx.GroupNorm(out_channels, num_groups=groups, epsilon=NORM_EPSILON, rngs=rngs)
         self.dropout = nnx.Dropout(dropout, rngs=rngs)
         self.out_conv = _conv3(out_channels, out_channels, zero=True, rngs=rngs)
         self.skip = nnx.Linear(in_channels, out_channels, rngs=rngs) if in_channels != out_channels else None
 
-    def __call__(self, x: Float[Array, "b h w c_in"], emb: Float[Array, "b emb"]) -> Float[Array, "b h w c_out"]:
+    def __call__(
+        self,
+        x: Float[Array, "b h w c_in"],
+        emb: Float[Array, "b emb"],
+        spatial: Float[Array, "b gh gw e"] | None = None,
+    ) -> Float[Array, "b h w c_out"]:
         h = self.in_conv(jax.nn.silu(self.in_norm(x)))
-        scale, shift = jnp.split(self.emb_proj(jax.nn.silu(emb)), 2, axis=-1)
-        h = modulate(self.out_norm(h), shift, scale)
+        modulation = self.emb_proj(jax.nn.silu(emb))[:, None, None, :]  # "b 1 1 2c"
+        if spatial is not None:
+            # Linear, then resize: the same as resizing first (resizing is linear), on the smaller grid.
+            projected = self.spatial_proj(spatial)
+            b, hh, ww, _ = h.shape
+            modulation = modulation + jax.image.resize(projected, (b, hh, ww, projected.shape[-1]), "linear")
+        scale, shift = jnp.split(modulation, 2, axis=-1)
+        h = self.out_norm(h) * (1.0 + scale) + shift
         h = self.out_conv(self.dropout(jax.nn.silu(h)))
         return (x if self.skip is None else self.skip(x)) + h
 
@@ -186,8 +213,9 @@ class Stage(nnx.Module):
         x: Float[Array, "b h w c_in"],
         emb: Float[Array, "b emb"],
         tokens: Float[Array, "b p e"] | None,
+        spatial: Float[Array, "b gh gw e"] | None,
     ) -> Float[Array, "b h w c_out"]:
-        h = self.res(x, emb)
+        h = self.res(x, emb, spatial)
         return h if self.transformer is None else self.transformer(h, tokens)
 
 

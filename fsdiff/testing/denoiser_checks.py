@@ -21,8 +21,8 @@ def time_dependence(subject: Subject) -> None:
 
 
 def conditioning_dependence(subject: Subject) -> None:
-    """For each form the denoiser ``accepts`` (``vector``, ``tokens``), new values of that form alone change the
-    output. Not applicable to an unconditional denoiser (``accepts`` empty)."""
+    """For each form the denoiser ``accepts`` (``vector``, ``tokens``, ``spatial``), new values of that form alone
+    change the output. Not applicable to an unconditional denoiser (``accepts`` empty)."""
     module = perturbed(subject.build())
     if not module.accepts:
         raise NotApplicable("the denoiser accepts no conditioning")

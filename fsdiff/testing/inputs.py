@@ -1,6 +1,8 @@
 """Inputs the kit synthesizes for each kind: sets for encoders, encodings for conditioners, noisy images, integer
 timesteps and conditionings for denoisers. Seeded NumPy draws, so every check sees the same data."""
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -61,10 +63,13 @@ def encoding(rng: np.random.Generator, batch: int, dim: int) -> SetEncoding:
 
 
 def conditioning(rng: np.random.Generator, batch: int, dim: int, forms: frozenset[str]) -> Conditioning:
-    """A random ``Conditioning`` of width ``dim`` holding the ``forms`` (``vector``, ``tokens``), zero KL."""
+    """A random ``Conditioning`` of width ``dim`` holding the ``forms`` (``vector``, ``tokens``, ``spatial``: a
+    square grid of ``TOKENS`` cells), zero KL."""
     vector = images(rng, (batch, dim)) if "vector" in forms else None
     tokens = images(rng, (batch, TOKENS, dim)) if "tokens" in forms else None
-    return Conditioning(vector=vector, tokens=tokens, kl=jnp.zeros((batch,), jnp.float32))
+    side = math.isqrt(TOKENS)
+    spatial = images(rng, (batch, side, side, dim)) if "spatial" in forms else None
+    return Conditioning(vector=vector, tokens=tokens, kl=jnp.zeros((batch,), jnp.float32), spatial=spatial)
 
 
 def all_present(batch: int, n: int) -> Bool[Array, "b n"]:

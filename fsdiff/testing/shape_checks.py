@@ -108,7 +108,7 @@ def _conditioner_case(subject: Subject, data: st.DataObject) -> None:
     in_dim = _choice(data, subject.derived["in_dim"], WIDTHS)
     module = _claimed(subject, in_dim=in_dim)
     b = _choice(data, BATCH, (1, 3))
-    p = data.draw(st.integers(1, 5))
+    p = data.draw(st.sampled_from((1, 4, 9)))  # square, so that a spatial conditioner can tile a grid
     keyed = data.draw(st.booleans())
     case = f"in_dim={in_dim}, b={b}, p={p}, key={keyed}"
     encoding = SetEncoding(
@@ -126,8 +126,8 @@ def _conditioner_case(subject: Subject, data: st.DataObject) -> None:
         )
         _expect(case, value.kl.shape == (b,), f"{what}'s kl is {value.kl.shape}, expected (b,) = ({b},)")
     _expect(case, _shapes(null) == _shapes(cond), f"null is shaped {_shapes(null)}, the conditioning {_shapes(cond)}")
-    widths = {leaf.shape[-1] for leaf in (cond.vector, cond.tokens) if leaf is not None}
-    _expect(case, len(widths) <= 1, f"vector and tokens have different widths {sorted(widths)}")
+    widths = {leaf.shape[-1] for leaf in (cond.vector, cond.tokens, cond.spatial) if leaf is not None}
+    _expect(case, len(widths) <= 1, f"the conditioning forms have different widths {sorted(widths)}")
 
 
 def _denoiser_case(subject: Subject, data: st.DataObject) -> None:
@@ -147,6 +147,7 @@ def _denoiser_case(subject: Subject, data: st.DataObject) -> None:
         vector=jax.ShapeDtypeStruct((b, context_dim), jnp.float32) if "vector" in forms else None,
         tokens=jax.ShapeDtypeStruct((b, p, context_dim), jnp.float32) if "tokens" in forms else None,
         kl=jax.ShapeDtypeStruct((b,), jnp.float32),
+        spatial=jax.ShapeDtypeStruct((b, p, p, context_dim), jnp.float32) if "spatial" in forms else None,
     )
     x = jax.ShapeDtypeStruct((b, *image_shape), jnp.float32)
     t = jax.ShapeDtypeStruct((b,), jnp.int32)

@@ -2,6 +2,8 @@
 shapes for any compatible configuration, jit, finite values and gradients, no leakage across the batch, and
 construction errors that name the option."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -17,7 +19,14 @@ from fsdiff.typing import Conditioning
 CONTEXT_DIM = 6
 TOKENS = 3
 TINY = {"width": 8, "channel_mult": (1, 2), "num_res_blocks": 1, "attention_resolutions": (2,), "heads": 2, "groups": 4}
-MODES = {"vector": (True, False), "tokens": (False, True), "both": (True, True)}
+GRID = (2, 2)
+MODES = {
+    "vector": (True, False, False),
+    "tokens": (False, True, False),
+    "spatial": (False, False, True),
+    "both": (True, True, False),
+    "all": (True, True, True),
+}
 
 
 def tiny_unet(**overrides) -> UNet:
@@ -44,12 +53,13 @@ def randomize_zeros(model: UNet, seed: int, keep: str | None = None) -> UNet:
 
 def conditioning(seed: int, b: int, mode: str) -> Conditioning:
     """Random conditioning of the given mode (NumPy draws: no XLA compilation per shape)."""
-    has_vector, has_tokens = MODES[mode]
+    has_vector, has_tokens, has_spatial = MODES[mode]
     rng = np.random.default_rng(seed)
     return Conditioning(
         vector=jnp.asarray(rng.standard_normal((b, CONTEXT_DIM), dtype=np.float32)) if has_vector else None,
         tokens=jnp.asarray(rng.standard_normal((b, TOKENS, CONTEXT_DIM), dtype=np.float32)) if has_tokens else None,
         kl=jnp.zeros((b,)),
+        spatial=jnp.asarray(rng.standard_normal((b, *GRID, CONTEXT_DIM), dtype=np.float32)) if has_spatial else None,
     )
 
 
@@ -82,7 +92,7 @@ X = jnp.asarray(np.random.default_rng(2).standard_normal((2, 8, 8, 1), dtype=np.
 
 def test_registered_with_its_accepted_conditioning():
     assert fsdiff.lookup("denoiser", "unet") is UNet
-    assert UNet.accepts == {"vector", "tokens"}
+    assert UNet.accepts == {"vector", "tokens", "spatial"}
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -105,15 +115,10 @@ def test_fresh_unet_ignores_tokens_exactly():
     np.testing.assert_array_equal(out, forward(model, X, t, zeroed))
 
 
-@pytest.mark.parametrize("field", ["vector", "tokens"])
+@pytest.mark.parametrize("field", ["vector", "tokens", "spatial"])
 def test_declared_conditioning_changes_the_output(random_unet, field):
-    cond = conditioning(6, 2, "both")
-    other = conditioning(7, 2, "both")
-    changed = Conditioning(
-        vector=other.vector if field == "vector" else cond.vector,
-        tokens=other.tokens if field == "tokens" else cond.tokens,
-        kl=cond.kl,
-    )
+    cond = conditioning(6, 2, "all")
+    changed = dataclasses.replace(cond, **{field: getattr(conditioning(7, 2, "all"), field)})
     t = jnp.array([5, 5])
     out, out_changed = forward(random_unet, X, t, cond), forward(random_unet, X, t, changed)
     assert not np.allclose(out, out_changed, atol=1e-4)
@@ -133,7 +138,7 @@ def test_jit_outputs_and_gradients_are_finite_and_examples_do_not_leak(random_un
 
         return jax.grad(first, argnums=(0, 1), has_aux=True)(params, x)
 
-    inputs = (X, jnp.array([0, 999]), conditioning(8, 2, "both"))
+    inputs = (X, jnp.array([0, 999]), conditioning(8, 2, "all"))
     for x, t, cond in [inputs, jax.tree.map(reverse, inputs)]:
         (param_grads, x_grad), out = first_output_and_grads(params, x, t, cond)
         assert out.shape == (2, 8, 8, 1)
