@@ -7,7 +7,7 @@ from jaxtyping import Array, Float
 
 from fsdiff.denoisers.base import Denoiser
 from fsdiff.errors import ConfigError, ContractError
-from fsdiff.nn import Attention, Mlp, TimestepEmbedder, modulate, patchify, sincos_positions, unpatchify
+from fsdiff.nn import Attention, Mlp, TimestepEmbedder, patchify, sincos_positions, unpatchify
 from fsdiff.registry import register
 from fsdiff.typing import Conditioning, DenoiserOutput, Images, PositiveFloat, PositiveInt, Probability, Timesteps
 
@@ -18,7 +18,9 @@ class DiT(Denoiser):
     embedding + fixed 2-D sin-cos positions, ``depth`` blocks with adaLN-Zero, a zero-initialised adaLN output
     layer, unpatchify to ``"b h w out_channels"``. A fresh model outputs zeros and every block starts as identity.
 
-    Conditioning: ``c = timestep embedding + Linear(vector)`` drives every adaLN modulation. Tokens are read by a
+    Conditioning: ``c = timestep embedding + Linear(vector)`` drives every adaLN modulation; a ``spatial`` grid,
+    resized bilinearly to the patch grid, adds ``Linear(grid)`` to ``c`` patch by patch, so each patch is
+    modulated by the context at its own position (per-token adaLN). Tokens are read by a
     cross-attention (LayerNorm, then attention from the image patches to the context) after each block's
     self-attention, in the blocks ``0, cross_every, 2 * cross_every, ...``, with a zero-initialised per-channel
     gate so a fresh model ignores the context. Differences from other ports: the time embedding stays in ``c`` in
@@ -26,7 +28,7 @@ class DiT(Denoiser):
     from the conditioning vector, and weights use the NNX default initialisers apart from the zero-inits.
     """
 
-    accepts = frozenset({"vector", "tokens"})
+    accepts = frozenset({"vector", "tokens", "spatial"})
 
     def __init__(
         self,
@@ -52,6 +54,7 @@ class DiT(Denoiser):
         self.patch_embed = nnx.Linear(patch * patch * c, width, rngs=rngs)
         self.time_embed = TimestepEmbedder(width, rngs=rngs)
         self.vector_embed = nnx.Linear(context_dim, width, rngs=rngs)
+        self.spatial_embed = nnx.Linear(context_dim, width, rngs=rngs)
         self.blocks = nnx.List(
             [
                 DiTBlock(
@@ -76,6 +79,12 @@ class DiT(Denoiser):
         c = self.time_embed(t)
         if cond.vector is not None:
             c = c + self.vector_embed(cond.vector)
+        c = c[:, None]  # "b 1 width": the same modulation for every patch
+        if cond.spatial is not None:
+            grid = self.spatial_embed(cond.spatial)  # Linear, then resize: resizing is linear, the grid smaller
+            b = grid.shape[0]
+            grid = jax.image.resize(grid, (b, h // self.patch, w // self.patch, self.width), "linear")
+            c = c + grid.reshape(b, -1, self.width)  # "b p width"
         for block in self.blocks:
             tokens = block(tokens, c, cond.tokens)
         return unpatchify(self.final(tokens, c), self.patch, h, w)  # "b h w out_channels"
@@ -85,7 +94,7 @@ class DiT(Denoiser):
             raise ContractError(
                 f"denoiser dit: built for images {self.image_shape} (h, w, c), got x of shape {x.shape[1:]}"
             )
-        for name in ("vector", "tokens"):
+        for name in ("vector", "tokens", "spatial"):
             value = getattr(cond, name)
             if value is not None and value.shape[-1] != self.context_dim:
                 raise ContractError(
@@ -97,8 +106,8 @@ class DiT(Denoiser):
 class DiTBlock(nnx.Module):
     """One DiT block: adaLN-Zero self-attention, optional gated cross-attention to the context, adaLN-Zero MLP.
 
-    The six modulations (shift, scale, gate for attention and MLP) come from ``c`` through a zero-initialised
-    Linear, so the block starts as the identity.
+    The six modulations (shift, scale, gate for attention and MLP) come from ``c`` (one row per patch, or one
+    broadcast to all) through a zero-initialised Linear, so the block starts as the identity.
     """
 
     def __init__(
@@ -125,16 +134,16 @@ class DiTBlock(nnx.Module):
     def __call__(
         self,
         x: Float[Array, "b p width"],
-        c: Float[Array, "b width"],
+        c: Float[Array, "b #p width"],
         context: Float[Array, "b k e"] | None = None,
     ) -> Float[Array, "b p width"]:
         shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp = jnp.split(
             self.modulation(jax.nn.silu(c)), 6, axis=-1
         )
-        x = x + gate_msa[:, None] * self.attn(modulate(self.norm1(x), shift_msa, scale_msa))
+        x = x + gate_msa * self.attn(self.norm1(x) * (1.0 + scale_msa) + shift_msa)
         if self.cross is not None and context is not None:
             x = self.cross(x, context)
-        return x + gate_mlp[:, None] * self.mlp(modulate(self.norm2(x), shift_mlp, scale_mlp))
+        return x + gate_mlp * self.mlp(self.norm2(x) * (1.0 + scale_mlp) + shift_mlp)
 
 
 class GatedCrossAttention(nnx.Module):
@@ -158,9 +167,9 @@ class FinalLayer(nnx.Module):
         self.modulation = _zero_linear(width, 2 * width, rngs=rngs)
         self.linear = _zero_linear(width, out_dim, rngs=rngs)
 
-    def __call__(self, x: Float[Array, "b p width"], c: Float[Array, "b width"]) -> Float[Array, "b p out"]:
+    def __call__(self, x: Float[Array, "b p width"], c: Float[Array, "b #p width"]) -> Float[Array, "b p out"]:
         shift, scale = jnp.split(self.modulation(jax.nn.silu(c)), 2, axis=-1)
-        return self.linear(modulate(self.norm(x), shift, scale))
+        return self.linear(self.norm(x) * (1.0 + scale) + shift)
 
 
 def _zero_linear(in_dim: int, out_dim: int, *, rngs: nnx.Rngs) -> nnx.Linear:

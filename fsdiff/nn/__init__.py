@@ -2,7 +2,6 @@
 
 from fsdiff.nn.attention import Attention
 from fsdiff.nn.mlp import Mlp
-from fsdiff.nn.modulation import modulate
 from fsdiff.nn.patch_embed import PatchEmbed, patch_grid
 from fsdiff.nn.patches import patchify, sincos_positions, unpatchify
 from fsdiff.nn.sets import element_mean, element_sum, others_index
@@ -19,7 +18,6 @@ __all__ = [
     "TransformerBlock",
     "element_mean",
     "element_sum",
-    "modulate",
     "others_index",
     "patch_grid",
     "patchify",

@@ -109,7 +109,12 @@ def test_a_cnn_feature_map_conditions_a_unet_end_to_end():
         assert np.abs(np.asarray(part[...])).max() > 0
 
 
-def test_a_denoiser_that_does_not_accept_the_grid_is_refused_at_build_time():
-    config = {**MODEL, "denoiser": {"type": "dit", "width": 8, "depth": 1, "heads": 2, "patch": 4}}
-    with pytest.raises(fsdiff.ConfigError, match=r"conditioner 'spatial' provides spatial, but denoiser 'dit'"):
-        fsdiff.build_model(config)
+def test_a_vit_s_per_position_tokens_condition_a_dit_and_other_pools_are_refused_at_build_time():
+    vit = {"type": "vit", "dim": 8, "depth": 1, "heads": 2, "patch": 4}
+    dit = {"type": "dit", "width": 8, "depth": 1, "heads": 2, "patch": 4}
+    model = nnx.eval_shape(
+        lambda: fsdiff.build_model({**MODEL, "encoder": {**vit, "pool": "patch_mean"}, "denoiser": dit})
+    )
+    assert model.denoiser.accepts >= model.conditioner.provides == {"spatial"}
+    with pytest.raises(fsdiff.ConfigError, match=r"model.conditioner: .* do not tile a grid"):
+        fsdiff.build_model({**MODEL, "encoder": {**vit, "pool": "none"}, "denoiser": dit})

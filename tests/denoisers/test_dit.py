@@ -17,12 +17,15 @@ _rng = np.random.default_rng(0)
 X = jnp.asarray(_rng.normal(size=(2, 8, 8, 1)), jnp.float32)
 VECTOR = jnp.asarray(_rng.normal(size=(2, 6)), jnp.float32)
 TOKENS = jnp.asarray(_rng.normal(size=(2, 3, 6)), jnp.float32)
+GRID = jnp.asarray(_rng.normal(size=(2, 2, 2, 6)), jnp.float32)
 KL = jnp.zeros(2, jnp.float32)
 T = jnp.array([10, 600], jnp.int32)
 MODES = {
     "vector": Conditioning(vector=VECTOR, tokens=None, kl=KL),
     "tokens": Conditioning(vector=None, tokens=TOKENS, kl=KL),
     "both": Conditioning(vector=VECTOR, tokens=TOKENS, kl=KL),
+    "spatial": Conditioning(vector=None, tokens=None, kl=KL, spatial=GRID),
+    "all": Conditioning(vector=VECTOR, tokens=TOKENS, kl=KL, spatial=GRID),
 }
 
 
@@ -53,7 +56,7 @@ def test_a_fresh_model_outputs_zeros_and_every_block_starts_as_identity():
     model = tiny()
     np.testing.assert_array_equal(forward(model, X, T, MODES["both"]), np.zeros((2, 8, 8, 2)))
     tokens = jnp.asarray(_rng.normal(size=(2, 16, 16)), jnp.float32)
-    c = jnp.asarray(_rng.normal(size=(2, 16)), jnp.float32)
+    c = jnp.asarray(_rng.normal(size=(2, 1, 16)), jnp.float32)
     np.testing.assert_array_equal(nnx.jit(lambda block: block(tokens, c, TOKENS))(model.blocks[0]), tokens)
 
 
@@ -71,6 +74,23 @@ def test_image_patches_interact_in_token_mode():
     outside = np.ones((8, 8), bool)
     outside[:2, :2] = False
     assert not np.allclose(before[:, outside], after[:, outside], atol=1e-4)
+
+
+def test_a_spatial_grid_modulates_each_patch_by_the_context_at_its_position():
+    """With one block, patches interact only through self-attention: with its output gate closed, changing the
+    grid's top-left cell of 2 x 2 changes the top-left quarter of the output, and not the last patch row or column
+    (bilinear resizing to the 4 x 4 patch grid spreads a cell over three patches a side)."""
+    model = randomized(tiny(depth=1), keep="gate")  # the cross-attention gate stays closed too
+    modulation = model.blocks[0].modulation
+    width = model.width
+    closed = modulation.kernel[...].at[:, 2 * width : 3 * width].set(0.0)  # gate_msa = 0
+    modulation.kernel[...] = closed
+    modulation.bias[...] = modulation.bias[...].at[2 * width : 3 * width].set(0.0)
+    cell = Conditioning(vector=None, tokens=None, kl=KL, spatial=GRID.at[:, 0, 0].add(1.0))
+    changed = np.abs(np.asarray(forward(model, X, T, MODES["spatial"]) - forward(model, X, T, cell))).max(axis=(0, 3))
+    assert changed[:4, :4].min() > 0
+    np.testing.assert_array_equal(changed[6:, :], 0.0)
+    np.testing.assert_array_equal(changed[:, 6:], 0.0)
 
 
 def test_zero_initialised_cross_attention_gates_ignore_the_tokens_exactly():
