@@ -3,6 +3,7 @@
     python -m benchmarks                       # the reference configurations (about 15 minutes on 2 cores)
     python -m benchmarks --quick               # tiny sizes, few repeats: a smoke run (under a minute)
     python -m benchmarks --only step,loo --out results.json
+    python -m benchmarks --device --out device.jsonl  # one accelerator, about 5 minutes (benchmarks/DEVICE.md)
 
 Like the ``fsdiff`` CLI, the suite first switches to the host allocator ``FSDIFF_ALLOCATOR`` asks for (default:
 tcmalloc when installed, else glibc tuned to keep freed memory; ``fsdiff.host_memory``), so the figures are those
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import jax
 
-from benchmarks import allocator, contracts, loo, optimizations, overhead, sampling, sharded, step
+from benchmarks import allocator, contracts, device, loo, optimizations, overhead, sampling, sharded, step
 from benchmarks.common import Settings, format_table, matmul_gflops
 from fsdiff import host_memory
 
@@ -42,6 +43,8 @@ SECTIONS = {
 
 def main(argv: list[str] | None = None) -> dict:
     args = _parser().parse_args(argv)
+    if args.device:
+        return {"device": device.main(args.out or Path("device.jsonl"), quick=args.quick, budget_s=args.budget)}
     only = list(SECTIONS) if args.only is None else args.only.split(",")
     unknown = sorted(set(only) - set(SECTIONS))
     if unknown:
@@ -110,6 +113,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="tiny sizes and few repeats (a smoke run)")
     parser.add_argument("--out", type=Path, help="write the results as JSON to this file")
     parser.add_argument("--only", help=f"comma-separated sections to run (default all: {','.join(SECTIONS)})")
+    parser.add_argument(
+        "--device",
+        action="store_true",
+        help="instead, the bounded accelerator run (benchmarks/device.py); --out is then JSON lines (device.jsonl)",
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        help=f"--device: seconds for all parts (default {device.BUDGET_S:.0f}, --quick {device.QUICK_BUDGET_S:.0f})",
+    )
     return parser
 
 

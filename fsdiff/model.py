@@ -13,6 +13,7 @@ from fsdiff.denoisers import Denoiser
 from fsdiff.diffusion import GaussianDiffusion
 from fsdiff.encoders import Encoder
 from fsdiff.errors import ConfigError, ContractError
+from fsdiff.nn.precision import COMPUTE_DTYPES, precision_scope, set_compute_dtype
 from fsdiff.typing import Conditioning, ContextImages, DenoiserOutput, Images, PerSet, SetEncoding, SetImages
 
 Metrics = dict[str, Float[Array, ""]]
@@ -165,7 +166,9 @@ def build_model(config: object, seed: int = 0) -> FewShotDiffusion:
     shape inference: the encoder's width is the conditioner's ``in_dim``, the conditioning width the denoiser's
     ``context_dim``. A conditioner that provides a form the denoiser does not accept, or components whose shapes
     don't fit on a dummy batch (``jax.eval_shape``, no FLOPs), raise ``ConfigError`` naming both components.
-    ``build_model(model.config, seed)`` rebuilds the same model with the same parameters.
+    ``build_model(model.config, seed)`` rebuilds the same model with the same parameters. ``compute_dtype``
+    (passed as ``dtype`` to a component that declares it) becomes the compute dtype of every Flax layer; the
+    parameters stay float32 (``fsdiff.nn.precision``).
     """
     cfg = fill_config(config)
     diffusion = GaussianDiffusion(**cfg["diffusion"])
@@ -173,7 +176,13 @@ def build_model(config: object, seed: int = 0) -> FewShotDiffusion:
     n = cfg["set_size"]
     if n < 2 and cfg["context"] == "leave_one_out":
         raise ConfigError([("model.set_size", f"a leave-one-out context needs set_size >= 2, got {n}")])
-    derived = {"image_shape": image_shape, "set_size": n, "rngs": nnx.Rngs(params=seed, dropout=seed + 1)}
+    dtype = COMPUTE_DTYPES[cfg["compute_dtype"]]
+    derived = {
+        "image_shape": image_shape,
+        "set_size": n,
+        "dtype": dtype,
+        "rngs": nnx.Rngs(params=seed, dropout=seed + 1),
+    }
     encoder = registry.build("encoder", cfg["encoder"], derived, "model.encoder")
     dummy = jnp.zeros((1, n, *image_shape), jnp.float32)
     encoding = _fitting(lambda: nnx.eval_shape(lambda e, x: e(x), encoder, dummy), cfg, "encoder")
@@ -198,8 +207,10 @@ def build_model(config: object, seed: int = 0) -> FewShotDiffusion:
     model = FewShotDiffusion(
         encoder=encoder, conditioner=conditioner, denoiser=denoiser, diffusion=diffusion, config=cfg
     )
+    set_compute_dtype(model, dtype)
     parts = ("encoder", "conditioner", "denoiser")
-    _fitting(lambda: nnx.eval_shape(lambda m, x: m.loss(x, jax.random.key(0)), model, dummy), cfg, *parts)
+    with precision_scope(dtype):
+        _fitting(lambda: nnx.eval_shape(lambda m, x: m.loss(x, jax.random.key(0)), model, dummy), cfg, *parts)
     return model
 
 

@@ -21,7 +21,7 @@ from fsdiff.typing import coerce, type_name
 
 ENTRY_POINT_GROUP = "fsdiff.components"
 
-DERIVED_ARGS = frozenset({"image_shape", "set_size", "in_dim", "context_dim", "out_channels", "rngs"})
+DERIVED_ARGS = frozenset({"image_shape", "set_size", "in_dim", "context_dim", "out_channels", "dtype", "rngs"})
 """Constructor arguments that follow from the rest of the model: ``build_model`` passes them by name to any
 component that declares them; they are never config options."""
 

@@ -1,15 +1,20 @@
 """Multi-head attention shared by encoders and denoisers: self- or cross-attention with an optional mask, and the
-self-attention of every leave-one-out sequence of a set at once."""
+self-attention of every leave-one-out sequence of a set at once; each fast on its backend (``attend``)."""
 
+import logging
 import math
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+from jax.typing import DTypeLike
 from jaxtyping import Array, Bool, Float
 
 from fsdiff.nn.sets import others_index
+
+_log = logging.getLogger(__name__)
 
 
 class Attention(nnx.Module):
@@ -20,9 +25,8 @@ class Attention(nnx.Module):
     by a learnable one, as in locality self-attention (Lee et al. 2021, "Vision Transformer for Small-Size
     Datasets"); the diagonal mask of LSA is the caller's ``mask``.
 
-    The attention is written out (``attend``) rather than calling ``jax.nn.dot_product_attention``: the same
-    operations (scores, large-negative mask, float32 softmax, weighted sum), but that function's layout makes XLA's
-    CPU backend fuse slow transposed batched matmuls (``benchmarks/RESULTS.md``: a faster step at equal results).
+    ``fused`` chooses the attention kernels (``attend``): None (default) by the backend at trace time, fused on a
+    GPU and written out on a CPU; True or False forces one (tests compare both on a CPU).
     """
 
     def __init__(
@@ -34,11 +38,12 @@ class Attention(nnx.Module):
         context_dim: int | None = None,
         learned_temperature: bool = False,
         dropout: float = 0.0,
+        fused: bool | None = None,
         rngs: nnx.Rngs,
     ):
         head_dim = head_dim or dim // heads
         inner = heads * head_dim
-        self.heads, self.head_dim = heads, head_dim
+        self.heads, self.head_dim, self.fused = heads, head_dim, fused
         self.query = nnx.Linear(dim, inner, rngs=rngs)
         self.key_value = nnx.Linear(context_dim or dim, 2 * inner, rngs=rngs)
         self.out = nnx.Linear(inner, dim, rngs=rngs)
@@ -54,7 +59,7 @@ class Attention(nnx.Module):
         mask: Bool[Array, "b q k"] | None = None,
     ) -> Float[Array, "b q d"]:
         key, value = self.keys_values(x if context is None else context)
-        return self.output(attend(self.queries(x), key, value, mask))
+        return self.output(attend(self.queries(x), key, value, mask, fused=self.fused))
 
     def queries(self, x: Float[Array, "*batch q d"]) -> Float[Array, "*batch q h e"]:
         """Per-head queries, scaled by ``1/sqrt(head_dim)`` or the learned temperature."""
@@ -85,8 +90,11 @@ class Attention(nnx.Module):
         projected once per element rather than once per sequence, and the scores between elements once per set:
         each element query's softmax is taken per key element (its log-sum-exp and normalized output), and the
         ``n - 1`` key elements of a sequence (and its summary) are merged by their log-sum-exps. That is ``n``
-        times fewer scores than ``n`` separate sequences.
+        times fewer scores than ``n`` separate sequences. With fused attention (a GPU) the sequences are gathered
+        from the once-projected tokens instead and attended by the fused kernel (more scores, but in one kernel).
         """
+        if _use_fused(self.fused):
+            return self._leave_one_out_fused(summary, elements)
         b, n, p, _ = elements.shape
         k = summary.shape[1]
         others = others_index(n)
@@ -94,11 +102,11 @@ class Attention(nnx.Module):
         summary_query = self.queries(summary)  # (b n) k h e
         summary_key, summary_value = (a.reshape(b, n, k, self.heads, self.head_dim) for a in self.keys_values(summary))
         # Element queries against each key element m: log-sum-exp and softmax-weighted values within m.
-        logits = jnp.einsum("bjphe,bmqhe->bhjpmq", query, key)
+        logits = jnp.einsum("bjphe,bmqhe->bhjpmq", query, key).astype(jnp.float32)
         lse = jax.nn.logsumexp(logits, axis=-1)  # b h j p m
         within = jnp.einsum("bhjpmq,bmqhe->bhjpme", jnp.exp(logits - lse[..., None]), value)
         # Element queries against the summary keys of each sequence i.
-        summary_logits = jnp.einsum("bjphe,bikhe->bihjpk", query, summary_key)
+        summary_logits = jnp.einsum("bjphe,bikhe->bihjpk", query, summary_key).astype(jnp.float32)
         summary_lse = jax.nn.logsumexp(summary_logits, axis=-1)  # b i h j p
         summary_within = jnp.einsum(
             "bihjpk,bikhe->bihjpe", jnp.exp(summary_logits - summary_lse[..., None]), summary_value
@@ -116,8 +124,19 @@ class Attention(nnx.Module):
         sequence_value = jnp.concatenate(
             [summary_value.reshape(b * n, k, self.heads, self.head_dim), _gather(value)], 1
         )
-        summary_attended = attend(summary_query, sequence_key, sequence_value, None)
+        summary_attended = attend(summary_query, sequence_key, sequence_value, None, fused=False)
         return self.output(jnp.concatenate([summary_attended, attended], axis=1))
+
+    def _leave_one_out_fused(
+        self, summary: Float[Array, "bn k d"], elements: Float[Array, "b n p d"]
+    ) -> Float[Array, "bn s d"]:
+        """``leave_one_out`` as fused attention over each gathered sequence (projections still once per token)."""
+        summary_key, summary_value = self.keys_values(summary)
+        key, value = self.keys_values(elements)
+        query = jnp.concatenate([self.queries(summary), _gather(self.queries(elements))], axis=1)
+        key = jnp.concatenate([summary_key, _gather(key)], axis=1)
+        value = jnp.concatenate([summary_value, _gather(value)], axis=1)
+        return self.output(attend(query, key, value, None, fused=True))
 
 
 def attend(
@@ -125,13 +144,46 @@ def attend(
     key: Float[Array, "b k h e"],
     value: Float[Array, "b k h e"],
     mask: Bool[Array, "b q k"] | None,
+    *,
+    fused: bool | None = None,
 ) -> Float[Array, "b q h e"]:
-    """Softmax attention of (already scaled) queries; masked keys get a large negative logit, as in
-    ``jax.nn.dot_product_attention``, so a fully masked row stays finite (uniform)."""
-    logits = jnp.einsum("bqhe,bkhe->bhqk", query, key)
+    """Softmax attention of (already scaled) queries, in float32 whatever the compute dtype; masked keys get a
+    large negative logit, so a fully masked row stays finite (uniform).
+
+    ``fused`` (None: by ``jax.default_backend()`` at trace time, fused everywhere but on a CPU) calls
+    ``jax.nn.dot_product_attention``, with cuDNN's flash attention where ``fused_implementation`` says it applies
+    (else XLA's). Not fused, the same operations are written out: that function's layout makes XLA's CPU backend
+    fuse slow transposed batched matmuls (``benchmarks/RESULTS.md``: a faster step at equal results).
+    """
+    if _use_fused(fused):
+        dtype = jnp.result_type(key, value)
+        query, key, value = query.astype(dtype), key.astype(dtype), value.astype(dtype)
+        mask = None if mask is None else mask[:, None, :, :]
+        implementation = fused_implementation(dtype, query.shape[-1], jax.default_backend())
+        try:
+            return jax.nn.dot_product_attention(query, key, value, mask=mask, scale=1.0, implementation=implementation)
+        except (NotImplementedError, RuntimeError, ValueError) as exc:
+            if implementation is None:
+                raise
+            _log.warning("cuDNN attention unavailable (%s); using XLA's fused attention", exc)
+            return jax.nn.dot_product_attention(query, key, value, mask=mask, scale=1.0)
+    logits = jnp.einsum("bqhe,bkhe->bhqk", query, key).astype(jnp.float32)
     if mask is not None:
         logits = jnp.where(mask[:, None, :, :], logits, _LARGE_NEGATIVE)
-    return jnp.einsum("bhqk,bkhe->bqhe", jax.nn.softmax(logits, axis=-1), value)
+    weights = jax.nn.softmax(logits, axis=-1).astype(value.dtype)
+    return jnp.einsum("bhqk,bkhe->bqhe", weights, value)
+
+
+def fused_implementation(dtype: DTypeLike, head_dim: int, backend: str) -> Literal["cudnn"] | None:
+    """The ``implementation`` of ``jax.nn.dot_product_attention`` for these inputs: cuDNN's flash attention on a
+    GPU for half-precision inputs with a head width it supports (a multiple of 8, at most 128), else None (XLA's;
+    JAX does not pick cuDNN by itself)."""
+    half = jnp.dtype(dtype) in (jnp.dtype(jnp.bfloat16), jnp.dtype(jnp.float16))
+    return "cudnn" if backend == "gpu" and half and head_dim % 8 == 0 and head_dim <= 128 else None
+
+
+def _use_fused(fused: bool | None) -> bool:
+    return jax.default_backend() != "cpu" if fused is None else fused
 
 
 def _gather(x: Float[Array, "b n p h e"]) -> Float[Array, "bn s h e"]:

@@ -7,6 +7,7 @@ from pathlib import Path
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from fsdiff.errors import CheckpointError
 from fsdiff.training.state import TrainState
@@ -55,7 +56,11 @@ class Checkpoints:
         step = self.latest_step() if step is None else step
         if step is None:
             raise CheckpointError(f"{self.directory}: no checkpoint to restore")
-        abstract = {k: jax.ShapeDtypeStruct(v.shape, v.dtype) for k, v in _flatten(template).items()}
+        # Restored replicated over this process's run's devices, whatever devices wrote it (4 CPUs, 2 hosts ...).
+        replicated = NamedSharding(Mesh(np.asarray(jax.devices()), ("devices",)), PartitionSpec())
+        abstract = {
+            k: jax.ShapeDtypeStruct(v.shape, v.dtype, sharding=replicated) for k, v in _flatten(template).items()
+        }
         try:
             flat = self._manager.restore(step, args=ocp.args.StandardRestore(abstract))
         except (FileNotFoundError, ValueError, KeyError) as exc:

@@ -16,6 +16,7 @@ from fsdiff.data import SetSampler, context_sets
 from fsdiff.data.classes import Splits
 from fsdiff.errors import CheckpointError, ConfigError, TrainingError
 from fsdiff.model import FewShotDiffusion
+from fsdiff.training import distributed
 from fsdiff.training.artifacts import few_shot_grid, save_loss_curve
 from fsdiff.training.checkpoint import Checkpoints
 from fsdiff.training.flat_step import FlatStep
@@ -45,7 +46,8 @@ def train(
     cfg = _run_config(config, out, resume)
     options = TrainOptions(**cfg["train"])
     if options.distributed:
-        jax.distributed.initialize()
+        distributed.initialize(options)
+    primary = distributed.is_primary()  # writes the run folder's files; every process writes checkpoints
     splits = run_splits(cfg)
     sampler = SetSampler(
         splits.train, set_size=cfg["model"]["set_size"], batch_size=options.batch_sets, seed=options.seed
@@ -58,7 +60,8 @@ def train(
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
     optimizer = make_optimizer(options, params)
     out.mkdir(parents=True, exist_ok=True)
-    write_config(out, cfg)
+    if primary:
+        write_config(out, cfg)
     checkpoints = Checkpoints(out, keep=options.keep, write=True)
     if resume:
         state = checkpoints.restore(state)
@@ -69,7 +72,9 @@ def train(
 
     start = int(state.step)
     base_key = jax.random.key(options.seed)
-    log = _MetricsLog(out / METRICS, start, images_per_step=options.batch_sets * cfg["model"]["set_size"])
+    log = _MetricsLog(
+        out / METRICS if primary else None, start, images_per_step=options.batch_sets * cfg["model"]["set_size"]
+    )
     bar = tqdm(total=options.steps, initial=start, disable=not progress, unit="step", dynamic_ncols=True)
     try:
         for step in range(start, options.steps):
@@ -84,12 +89,13 @@ def train(
                 _check_finite(step_fn.state(leaves), checkpoints)
             if at_checkpoint:
                 checkpoints.save(step_fn.state(leaves))
-            if done % options.sample_every == 0 or done == options.steps:
+            if primary and (done % options.sample_every == 0 or done == options.steps):
                 preview.save(step_fn.state(leaves), done)
     finally:
         bar.close()
         checkpoints.close()
-    log.plot(out / "loss.png")
+    if primary:
+        log.plot(out / "loss.png")
     return step_fn.state(leaves)
 
 
@@ -119,7 +125,7 @@ def _check_finite(state: TrainState, checkpoints: Checkpoints) -> None:
 class _MetricsLog:
     """Per-step metrics, kept on device until a flush, then averaged into one ``metrics.jsonl`` line."""
 
-    def __init__(self, path: Path, start: int, *, images_per_step: int):
+    def __init__(self, path: Path | None, start: int, *, images_per_step: int):
         self.path, self.images_per_step = path, images_per_step
         self.pending: list[dict] = []
         self.history: list[tuple[int, float]] = []
@@ -133,8 +139,9 @@ class _MetricsLog:
         now = time.perf_counter()
         row = {"step": step, **{k: float(np.mean([v[k] for v in values])) for k in values[0]}}
         row["images_per_s"] = (step - self.last_step) * self.images_per_step / max(now - self.last_time, 1e-9)
-        with self.path.open("a") as f:
-            f.write(json.dumps(row) + "\n")
+        if self.path is not None:
+            with self.path.open("a") as f:
+                f.write(json.dumps(row) + "\n")
         self.history.append((step, row["loss"]))
         self.pending, self.last_time, self.last_step = [], now, step
         return {"loss": f"{row['loss']:.4f}", "img/s": f"{row['images_per_s']:.0f}"}
@@ -161,7 +168,7 @@ class _Preview:
     def save(self, state: TrainState, step: int) -> None:
         if self.contexts is None:
             return
-        nnx.update(self.model, jax.tree.map(jnp.asarray, state.ema))
+        nnx.update(self.model, jax.tree.map(lambda a: jnp.asarray(jax.device_get(a)), state.ema))  # local work
         self.dir.mkdir(exist_ok=True)
         few_shot_grid(
             self.model,

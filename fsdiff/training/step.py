@@ -8,6 +8,7 @@ import optax
 from flax import nnx
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from fsdiff.nn.precision import COMPUTE_DTYPES, precision_scope
 from fsdiff.training.optimizer import learning_rate
 from fsdiff.training.options import TrainOptions
 from fsdiff.training.state import TrainState
@@ -36,7 +37,8 @@ def make_train_step(
         def loss_fn(params):
             model = nnx.merge(graphdef, params, rest, copy=True)
             nnx.reseed(model, dropout=dropout_key)
-            return model.loss(batch, loss_key, kl_weight)
+            with precision_scope(COMPUTE_DTYPES[model.config["compute_dtype"]]):
+                return model.loss(batch, loss_key, kl_weight)
 
         (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
         with jax.numpy_dtype_promotion("standard"):  # optax mixes int step counts and float decays
