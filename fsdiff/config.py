@@ -73,16 +73,19 @@ def fill_component(cfg: object, kind: str, path: str) -> dict:
     return filled
 
 
-def check_section(cfg: object, schema: Callable, path: str, problems: list, component: bool = False) -> dict:
-    """Check the options of one mapping against ``schema`` (a component's constructor when ``component``: its
-    ``type`` key and derived arguments are not options); append problems; return the filled mapping."""
+def check_section(
+    cfg: object, schema: Callable, path: str, problems: list, entry: registry.Entry | None = None
+) -> dict:
+    """Check the options of one mapping against ``schema``'s keyword parameters, or against a component ``entry``'s
+    options (its ``type`` key, derived arguments and a preset's fixed options are not options); append problems;
+    return the filled mapping."""
     if not isinstance(cfg, Mapping):
         problems.append((path, f"expected a mapping of options, got {_kind_of(cfg)}"))
         return {}
-    options = registry.options(schema) if component else registry.options(schema, derived=frozenset())
+    options = entry.options() if entry else registry.options(schema, derived=frozenset())
     filled = {}
     for key in cfg:
-        if key not in options and not (component and key == "type"):
+        if key not in options and not (entry and key == "type"):
             problems.append((_join(path, key), _unknown_option(key, list(options))))
     for key, option in options.items():
         where = _join(path, key)
@@ -120,7 +123,8 @@ def check_component(cfg: object, kind: str, path: str, problems: list) -> dict:
     if name not in known:
         problems.append((f"{path}.type", registry.unknown_name_message(kind, name, known)))
         return dict(cfg)
-    options = check_section(cfg, registry.lookup(kind, name), path, problems, component=True)
+    found = registry.entry(kind, name)
+    options = check_section(cfg, found.obj, path, problems, entry=found)
     return {"type": name, **options}
 
 
