@@ -67,7 +67,7 @@ def fill_config(cfg: object, schema: Callable = model_schema, path: str = "model
 def fill_component(cfg: object, kind: str, path: str) -> dict:
     """``fill_config`` for a single component config ``{"type": ..., **options}`` of ``kind``."""
     problems: list[tuple[str, str]] = []
-    filled = check_component(cfg, kind, path, problems)
+    filled = check_component_config(cfg, kind, path, problems)
     if problems:
         raise ConfigError(problems)
     return filled
@@ -98,7 +98,7 @@ def check_section(
     return filled
 
 
-def check_component(cfg: object, kind: str, path: str, problems: list) -> dict:
+def check_component_config(cfg: object, kind: str, path: str, problems: list) -> dict:
     """Check a ``{"type": name, **options}`` component config of ``kind``."""
     if not isinstance(cfg, Mapping):
         problems.append((path, f"expected a mapping with a 'type' key naming a registered {kind}, got {_kind_of(cfg)}"))
@@ -132,7 +132,7 @@ def check_value(value: object, annotation: object, path: str, problems: list) ->
     """Check one option value; nested components and sections recurse. Returns the JSON-safe value."""
     marker = _marker(annotation)
     if isinstance(marker, Component):
-        return check_component(value, marker.kind, path, problems)
+        return check_component_config(value, marker.kind, path, problems)
     if isinstance(marker, Section):
         return check_section(value, marker.schema, path, problems)
     coerced = coerce(value, annotation)

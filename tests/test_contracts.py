@@ -111,6 +111,7 @@ def test_a_contract_is_attached_where_the_class_is_defined_and_registering_leave
 def test_a_contract_error_names_the_registered_name_each_instance_was_built_as():
     """A class registered under two names (a preset and its base) reports the name the failing instance was built
     as, whichever was built last: building ``dit_s`` never relabels a plain ``dit``."""
+
     def build(config):
         derived = {"image_shape": (8, 8, 1), "context_dim": 4, "out_channels": 1, "rngs": nnx.Rngs(0)}
         return registry.build("denoiser", {"patch": 2, "mlp_ratio": 1.0, **config}, derived, "model.denoiser")
