@@ -73,19 +73,18 @@ def fill_component(cfg: object, kind: str, path: str) -> dict:
     return filled
 
 
-def check_section(
-    cfg: object, schema: Callable, path: str, problems: list, entry: registry.Entry | None = None
-) -> dict:
-    """Check the options of one mapping against ``schema``'s keyword parameters, or against a component ``entry``'s
-    options (its ``type`` key, derived arguments and a preset's fixed options are not options); append problems;
-    return the filled mapping."""
+def check_section(cfg: object, schema: Callable | registry.Entry, path: str, problems: list) -> dict:
+    """Check the options of one mapping against ``schema``'s keyword parameters, or a registry entry's options (its
+    ``type`` key, derived arguments and a preset's fixed options are not options); append problems; return the
+    filled mapping."""
     if not isinstance(cfg, Mapping):
         problems.append((path, f"expected a mapping of options, got {_kind_of(cfg)}"))
         return {}
-    options = entry.options() if entry else registry.options(schema, derived=frozenset())
+    component = isinstance(schema, registry.Entry)
+    options = schema.options() if component else registry.options(schema, derived=frozenset())
     filled = {}
     for key in cfg:
-        if key not in options and not (entry and key == "type"):
+        if key not in options and not (component and key == "type"):
             problems.append((_join(path, key), _unknown_option(key, list(options))))
     for key, option in options.items():
         where = _join(path, key)
@@ -123,8 +122,7 @@ def check_component_config(cfg: object, kind: str, path: str, problems: list) ->
     if name not in known:
         problems.append((f"{path}.type", registry.unknown_name_message(kind, name, known)))
         return dict(cfg)
-    found = registry.entry(kind, name)
-    options = check_section(cfg, found.obj, path, problems, entry=found)
+    options = check_section(cfg, registry.entry(kind, name), path, problems)
     return {"type": name, **options}
 
 

@@ -24,14 +24,6 @@ from fsdiff.typing import type_name
 _CONTRACT_ATTR = "__fsdiff_contract__"
 
 
-def no_annotations_message(label: str) -> str:
-    return (
-        f"{label}: __call__ has no array annotations, so it has no shape contract; annotate its inputs and "
-        f"output with the aliases of fsdiff.typing, e.g. `def __call__(self, x: SetImages, mask: "
-        f"ElementMask | None = None, t: Timesteps | None = None) -> SetEncoding`"
-    )
-
-
 def contract(fn, label: str | Callable[[object], str]):
     """Wrap ``fn`` (an annotated method) so that its array arguments and result are checked. Errors name
     ``label``, or ``label(instance)`` of the instance the method is called on (computed at trace time only)."""
@@ -39,8 +31,6 @@ def contract(fn, label: str | Callable[[object], str]):
         return fn
     signature = inspect.signature(fn)
     hints = typing.get_type_hints(fn, include_extras=True)
-    if not has_array_annotations(fn):
-        raise ContractError(no_annotations_message(label if isinstance(label, str) else fn.__qualname__))
     arguments = {name: hints[name] for name in signature.parameters if name in hints and name != "return"}
     result = hints.get("return")
 

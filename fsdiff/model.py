@@ -28,10 +28,8 @@ class FewShotDiffusion(nnx.Module):
     Unlike the research ports, the leave-one-out context is vectorized (no Python loop over elements, no zero-image
     padding) and delegated to ``Encoder.leave_one_out``, which shares work across the ``n`` subsets.
 
-    The constructor is the schema: ``image_shape`` ``(h, w, c)``, the training ``set_size`` ``n``, and the training
-    ``context`` (``leave_one_out``: each element conditioned on the rest of its set, as in FSDM; ``include_self``:
-    on its whole set). ``build_model`` builds one from a config and sets ``config``, the filled, JSON-safe model
-    config it was built from (None for a model composed by hand).
+    The constructor is the schema (the options as in ``config.model_schema``). ``build_model`` builds one from a
+    config and sets ``config``, the filled, JSON-safe config it was built from (None for a model composed by hand).
     """
 
     def __init__(
@@ -203,18 +201,11 @@ def build_model(config: object, seed: int = 0) -> FewShotDiffusion:
                 )
             ]
         )
-    model = FewShotDiffusion(
-        encoder=encoder,
-        conditioner=conditioner,
-        denoiser=denoiser,
-        diffusion=diffusion,
-        image_shape=image_shape,
-        set_size=n,
-        context=cfg["context"],
-    )
+    parts = {"encoder": encoder, "conditioner": conditioner, "denoiser": denoiser, "diffusion": diffusion}
+    model = FewShotDiffusion(**parts, image_shape=image_shape, set_size=n, context=cfg["context"])
     model.config = cfg
-    parts = ("encoder", "conditioner", "denoiser")
-    _fitting(lambda: nnx.eval_shape(lambda m, x: m.loss(x, jax.random.key(0)), model, dummy), cfg, *parts)
+    components = ("encoder", "conditioner", "denoiser")
+    _fitting(lambda: nnx.eval_shape(lambda m, x: m.loss(x, jax.random.key(0)), model, dummy), cfg, *components)
     return model
 
 

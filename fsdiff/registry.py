@@ -7,6 +7,7 @@ group ``fsdiff.components``, loaded once on first need. String dispatch lives he
 """
 
 import contextlib
+import copy
 import dataclasses
 import difflib
 import fnmatch
@@ -17,7 +18,7 @@ import typing
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Set
 
-from fsdiff.contracts import is_contracted, no_annotations_message
+from fsdiff.contracts import is_contracted
 from fsdiff.errors import ConfigError, ContractError, FsdiffError, RegistryError
 from fsdiff.typing import coerce, type_name
 
@@ -85,14 +86,6 @@ class Registry:
         self._bases: dict[str, type | None] = {}
         self._entries: dict[str, dict[str, Entry]] = {}
         self._plugins_loaded = False
-
-    def copy(self) -> "Registry":
-        """An independent copy (same entries, same plugin state)."""
-        other = Registry()
-        other._bases = dict(self._bases)
-        other._entries = {kind: dict(entries) for kind, entries in self._entries.items()}
-        other._plugins_loaded = self._plugins_loaded
-        return other
 
     def add_kind(self, kind: str, base: type | None = None) -> None:
         """Declare a component kind; registered classes of that kind must subclass ``base``."""
@@ -163,7 +156,11 @@ class Registry:
         if base is not None and cls.__call__ is base.__call__:
             raise RegistryError(f"{kind}:{name}: {cls.__qualname__} must define an annotated __call__")
         if base is not None and not is_contracted(cls.__call__):
-            raise ContractError(no_annotations_message(f"{kind}:{name}"))
+            raise ContractError(
+                f"{kind}:{name}: __call__ has no array annotations, so it has no shape contract; annotate its inputs "
+                "and output with the aliases of fsdiff.typing, e.g. `def __call__(self, x: SetImages, mask: "
+                "ElementMask | None = None, t: Timesteps | None = None) -> SetEncoding`"
+            )
 
     def _preset(self, kind: str, name: str, preset: Mapping) -> Entry:
         """The entry of a preset ``{"type": registered name, **fixed options}``."""
@@ -317,7 +314,7 @@ def isolated_registry() -> Iterator[Registry]:
     global _registry
     saved = _registry
     saved.load_plugins()
-    _registry = saved.copy()
+    _registry = copy.deepcopy(saved)  # classes and functions are not copied, only the tables
     try:
         yield _registry
     finally:

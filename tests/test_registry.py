@@ -1,5 +1,6 @@
 """The registry: registration rules, lookup hints, describe, isolation and entry-point plugins."""
 
+import copy
 import importlib.metadata
 import subprocess
 import sys
@@ -153,11 +154,13 @@ def test_cli_lists_and_describes_components():
     assert bad.stderr.startswith("fsdiff: error: unknown component kind 'encodr'") and "Traceback" not in bad.stderr
 
 
-def test_registry_copy_is_independent():
+def test_registry_copy_is_independent_and_shares_the_classes():
+    """``isolated_registry`` works on a deep copy: new tables, the very same classes."""
     reg = registry.Registry()
     reg.add_kind("encoder", fsdiff.Encoder)
     reg._plugins_loaded = True
     reg.add("encoder", "a", MeanEncoder)
-    other = reg.copy()
+    other = copy.deepcopy(reg)
     other.add("encoder", "b", MeanEncoder)
     assert reg.names("encoder") == ["a"] and other.names("encoder") == ["a", "b"]
+    assert other.get("encoder", "a").obj is MeanEncoder

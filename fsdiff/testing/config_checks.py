@@ -22,7 +22,7 @@ JSON_SCALARS = (type(None), bool, int, float, str)
 def constructor_schema(subject: Subject) -> None:
     """The constructor is the config schema: keyword-only parameters, no ``*args``/``**kwargs``, every option
     annotated with a JSON-safe default (or required), ``rngs`` last."""
-    params = registry.constructor_parameters(subject.obj)
+    params = registry.constructor_parameters(subject.entry.obj)
     options = subject.entry.options()
     problems = []
     for name, param in params.items():

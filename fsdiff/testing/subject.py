@@ -2,7 +2,7 @@
 
 import contextlib
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from flax import nnx
 
@@ -35,11 +35,6 @@ class Subject:
     @property
     def name(self) -> str:
         return self.entry.name
-
-    @property
-    def obj(self) -> Callable:
-        """The class or factory that builds the component."""
-        return self.entry.obj
 
     @property
     def label(self) -> str:
