@@ -1,11 +1,6 @@
-"""Before/after of each performance change made to fsdiff while building this suite, timed round-robin in one run:
-the training step traced with the previous implementation against the current one.
+"""Before/after of the performance changes that are still behind a knob, timed round-robin in one run: the training
+step traced with the knob set to the previous behaviour against the current one.
 
-- ``attention``: ``fsdiff.nn.Attention`` used to call ``jax.nn.dot_product_attention``; it now writes the same
-  operations out (``fsdiff.nn.attention.attend``). ``legacy_attention`` below is the previous body, verbatim.
-- ``vit_loo_block``: ``ViTEncoder.leave_one_out`` used to gather the other ``n - 1`` elements' tokens for each
-  context and run every set-level block on each context; the first set-level block now shares its per-element
-  work across the contexts (``TransformerBlock.leave_one_out``). ``legacy_vit_leave_one_out`` is the previous body.
 - ``vit_loo_chunks``: the later set-level blocks of ``ViTEncoder.leave_one_out`` used to run on all ``b * n``
   contexts at once; they now run a few contexts at a time (``fsdiff.encoders.vit.SCORES_PER_CHUNK``). Before: one
   chunk.
@@ -13,72 +8,26 @@ the training step traced with the previous implementation against the current on
   flattened and rebuilt by every call); it now calls ``fsdiff.training.FlatStep``, the same step on the state's
   leaves. Same program: this is the Python side of a call, timed as the call plus its wait.
 
+Changes that replaced code outright (the written-out attention, the shared first block of the ViT leave-one-out)
+are measured against the git revision before them, not against a copy kept here: check that revision out in a
+second worktree and run ``python -m benchmarks step`` in both (``benchmarks/RESULTS.md`` holds the numbers).
 Each side is traced from a fresh ``make_train_step`` (JAX caches traces per function).
 """
 
-import contextlib
-
 import jax
-import jax.numpy as jnp
 
 from benchmarks import configs
 from benchmarks.common import Settings, compile_timed, flops, format_table, ratio, time_interleaved
 from fsdiff.encoders import vit
-from fsdiff.encoders.vit import ViTEncoder
-from fsdiff.nn.attention import Attention
-from fsdiff.nn.sets import others_index
 from fsdiff.training import FlatStep, make_train_step
+
+BEFORE = {"vit_loo_chunks": 2**62}
+"""change -> the value of its knob (``vit.SCORES_PER_CHUNK``) that restores the previous behaviour."""
 
 
 def run(settings: Settings, machine: dict | None = None) -> list[dict]:
-    cases = [("vit_loo_block", "C1")]
-    if not settings.quick:
-        cases += [("vit_loo_chunks", "C"), ("attention", "A")]
-    rows = [measure(change, configs.find(name, settings.quick), settings) for change, name in cases]
+    rows = [] if settings.quick else [measure("vit_loo_chunks", configs.find("C", settings.quick), settings)]
     return [*rows, measure_flat_step(configs.find("A", settings.quick), settings)]
-
-
-def legacy_attention(self, x, context=None, mask=None):
-    """``Attention.__call__`` before the change."""
-    context = x if context is None else context
-    b, q, _ = x.shape
-    query = self.query(x).reshape(b, q, self.heads, self.head_dim)
-    key, value = jnp.split(self.key_value(context).reshape(b, -1, 2 * self.heads, self.head_dim), 2, axis=2)
-    scale = None
-    if self.log_temperature is not None:
-        query = query * jnp.exp(self.log_temperature[...])
-        scale = 1.0
-    heads_mask = None if mask is None else mask[:, None, :, :]
-    attended = jax.nn.dot_product_attention(query, key, value, mask=heads_mask, scale=scale)
-    return self.dropout(self.out(attended.reshape(b, q, self.heads * self.head_dim)))
-
-
-def legacy_vit_leave_one_out(self, x, t=None):
-    """``ViTEncoder.leave_one_out`` before the change."""
-    b, n = x.shape[:2]
-    tokens = self._embed_elements(jnp.asarray(x))
-    others = tokens[:, others_index(n)].reshape(b * n, n - 1, *tokens.shape[2:])
-    return self._encode_set(others, None, None if t is None else t.reshape(b * n))
-
-
-LEGACY = {
-    "attention": (Attention, "__call__", legacy_attention),
-    "vit_loo_block": (ViTEncoder, "leave_one_out", legacy_vit_leave_one_out),
-    "vit_loo_chunks": (vit, "SCORES_PER_CHUNK", 2**62),
-}
-"""change -> (owner, attribute, what it was before)."""
-
-
-@contextlib.contextmanager
-def legacy(change: str):
-    """Within the block, the code that ``change`` replaced runs instead of the current one."""
-    owner, name, previous = LEGACY[change]
-    current = getattr(owner, name)
-    setattr(owner, name, previous)
-    try:
-        yield
-    finally:
-        setattr(owner, name, current)
 
 
 def measure(change: str, ref: configs.Reference, settings: Settings) -> dict:
@@ -86,8 +35,11 @@ def measure(change: str, ref: configs.Reference, settings: Settings) -> dict:
     x = configs.batch(ref)
     key = jax.random.key(0)
     after, _ = compile_timed(make_train_step(graphdef, rest, optimizer, options), state, x, key)
-    with legacy(change):
+    current, vit.SCORES_PER_CHUNK = vit.SCORES_PER_CHUNK, BEFORE[change]
+    try:
         before, _ = compile_timed(make_train_step(graphdef, rest, optimizer, options), state, x, key)
+    finally:
+        vit.SCORES_PER_CHUNK = current
     loss_after = float(after(state, x, key)[1]["loss"])
     loss_before = float(before(state, x, key)[1]["loss"])
     timings = time_interleaved(

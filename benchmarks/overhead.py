@@ -21,7 +21,7 @@ from flax import nnx
 
 from benchmarks.common import Settings, format_table
 from fsdiff.data import SetSampler
-from fsdiff.presets import read_config
+from fsdiff.presets import load_config
 from fsdiff.training import DataParallel, FlatStep, make_optimizer, make_train_step, new_training, train
 from fsdiff.training.options import fill_run_config
 from fsdiff.training.run import METRICS, run_splits
@@ -65,7 +65,7 @@ def run(settings: Settings, machine: dict | None = None) -> list[dict]:
 def run_config(quick: bool) -> dict:
     """The demo preset (kanji glyphs, a CNN encoder, a small DiT) with 4 sets a batch, a checkpoint at the end only
     and every class for training (so no sample grids); in quick mode a tiny model on 16x16 glyphs of 50 classes."""
-    config = read_config("demo")
+    config = load_config("demo")
     steps, log_every = (32, 8) if quick else (30, 5)
     config["train"] = {
         **config["train"],

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from fsdiff.data import cjk_fonts_available
 from fsdiff.evaluation import evaluate_run, markdown_table
-from fsdiff.presets import apply_overrides, read_config
+from fsdiff.presets import apply_overrides, load_config
 from fsdiff.training import train
 
 CJK_INSTANCES = 10
@@ -28,7 +28,7 @@ held-out context with real references, even with a single installed face."""
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    base = read_config(args.config)
+    base = load_config(args.config)
     datasets = {"kanji": {"source": "kanji"}}
     if cjk_fonts_available():
         datasets["cjk_fonts"] = {"source": "cjk_fonts", "instances": CJK_INSTANCES}

@@ -28,7 +28,7 @@ def measure(ref: configs.Reference, settings: Settings, matmul_gflops: float) ->
     row = {
         "config": ref.name,
         "description": ref.description,
-        "encoder_head_dim": ref.head_dim,
+        "encoder_head_dim": ref.model["encoder"].get("head_dim"),
         "compile_s": compile_s,
         **{f"step_{k}": v for k, v in timing.as_dict().items()},
         "images_per_s": images / (timing.median_ms / 1e3),

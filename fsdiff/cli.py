@@ -49,13 +49,13 @@ def _components(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from fsdiff.presets import apply_overrides, read_config
+    from fsdiff.presets import apply_overrides, load_config
     from fsdiff.training import train
-    from fsdiff.training.run import read_config as read_run_config
+    from fsdiff.training.run import read_config
 
     if args.config is None and not args.resume:
         raise _usage("train needs --config FILE (or --resume to continue the run in --out)")
-    config = read_config(args.config) if args.config else read_run_config(args.out) if args.set or args.steps else None
+    config = load_config(args.config) if args.config else read_config(args.out) if args.set or args.steps else None
     if config is not None:
         config = apply_overrides(config, args.set, steps=args.steps)
     train(config, args.out, resume=args.resume, progress=not args.quiet)

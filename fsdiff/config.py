@@ -69,19 +69,21 @@ def fill_config(cfg: object, schema: Callable = model_schema, path: str = "model
 def fill_component(cfg: object, kind: str, path: str) -> dict:
     """``fill_config`` for a single component config ``{"type": ..., **options}`` of ``kind``."""
     problems: list[tuple[str, str]] = []
-    filled = check_component(cfg, kind, path, problems)
+    filled = check_component_config(cfg, kind, path, problems)
     if problems:
         raise ConfigError(problems)
     return filled
 
 
-def check_section(cfg: object, schema: Callable, path: str, problems: list, component: bool = False) -> dict:
-    """Check the options of one mapping against ``schema`` (a component's constructor when ``component``: its
-    ``type`` key and derived arguments are not options); append problems; return the filled mapping."""
+def check_section(cfg: object, schema: Callable | registry.Entry, path: str, problems: list) -> dict:
+    """Check the options of one mapping against ``schema``'s keyword parameters, or a registry entry's options (its
+    ``type`` key, derived arguments and a preset's fixed options are not options); append problems; return the
+    filled mapping."""
     if not isinstance(cfg, Mapping):
         problems.append((path, f"expected a mapping of options, got {_kind_of(cfg)}"))
         return {}
-    options = registry.options(schema) if component else registry.options(schema, derived=frozenset())
+    component = isinstance(schema, registry.Entry)
+    options = schema.options() if component else registry.options(schema, derived=frozenset())
     filled = {}
     for key in cfg:
         if key not in options and not (component and key == "type"):
@@ -97,7 +99,7 @@ def check_section(cfg: object, schema: Callable, path: str, problems: list, comp
     return filled
 
 
-def check_component(cfg: object, kind: str, path: str, problems: list) -> dict:
+def check_component_config(cfg: object, kind: str, path: str, problems: list) -> dict:
     """Check a ``{"type": name, **options}`` component config of ``kind``."""
     if not isinstance(cfg, Mapping):
         problems.append((path, f"expected a mapping with a 'type' key naming a registered {kind}, got {_kind_of(cfg)}"))
@@ -122,7 +124,7 @@ def check_component(cfg: object, kind: str, path: str, problems: list) -> dict:
     if name not in known:
         problems.append((f"{path}.type", registry.unknown_name_message(kind, name, known)))
         return dict(cfg)
-    options = check_section(cfg, registry.lookup(kind, name), path, problems, component=True)
+    options = check_section(cfg, registry.entry(kind, name), path, problems)
     return {"type": name, **options}
 
 
@@ -130,7 +132,7 @@ def check_value(value: object, annotation: object, path: str, problems: list) ->
     """Check one option value; nested components and sections recurse. Returns the JSON-safe value."""
     marker = _marker(annotation)
     if isinstance(marker, Component):
-        return check_component(value, marker.kind, path, problems)
+        return check_component_config(value, marker.kind, path, problems)
     if isinstance(marker, Section):
         return check_section(value, marker.schema, path, problems)
     coerced = coerce(value, annotation)

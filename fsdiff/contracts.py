@@ -1,15 +1,18 @@
-"""Shape contracts: a registered component's annotated ``__call__`` is checked with jaxtyping + beartype.
+"""Shape contracts: a component's annotated ``__call__`` is checked with jaxtyping + beartype.
 
-The check runs where Python runs: on every eager call, and once per trace under ``jax.jit`` (a jitted step pays
-nothing). Arguments and the returned value (including the fields of a ``SetEncoding``/``Conditioning``) share one
-jaxtyping dimension memo, so ``b`` in the input must equal ``b`` in the output. A violation raises
-``ContractError`` naming ``kind:name``, the argument, the expected and the actual shape/dtype.
+The contract is attached once, where the class is defined (``fsdiff.component.Contracted``, the root of every
+component kind), never at registration. The check runs where Python runs: on every eager call, and once per trace
+under ``jax.jit`` (a jitted step pays nothing). Arguments and the returned value (including the fields of a
+``SetEncoding``/``Conditioning``) share one jaxtyping dimension memo, so ``b`` in the input must equal ``b`` in the
+output. A violation raises ``ContractError`` naming the component (``kind:name``), the argument, the expected and
+the actual shape/dtype.
 """
 
 import dataclasses
 import functools
 import inspect
 import typing
+from collections.abc import Callable
 
 import numpy as np
 from beartype.door import is_bearable
@@ -21,18 +24,13 @@ from fsdiff.typing import type_name
 _CONTRACT_ATTR = "__fsdiff_contract__"
 
 
-def contract(fn, label: str):
-    """Wrap ``fn`` (an annotated ``__call__``) so that its array arguments and result are checked as ``label``."""
-    if getattr(fn, _CONTRACT_ATTR, None) is not None:
+def contract(fn, label: str | Callable[[object], str]):
+    """Wrap ``fn`` (an annotated method) so that its array arguments and result are checked. Errors name
+    ``label``, or ``label(instance)`` of the instance the method is called on (computed at trace time only)."""
+    if is_contracted(fn):
         return fn
     signature = inspect.signature(fn)
     hints = typing.get_type_hints(fn, include_extras=True)
-    if not has_array_annotations(fn):
-        raise ContractError(
-            f"{label}: __call__ has no array annotations, so it has no shape contract; annotate its inputs and "
-            f"output with the aliases of fsdiff.typing, e.g. `def __call__(self, x: SetImages, mask: "
-            f"ElementMask | None = None, t: Timesteps | None = None) -> SetEncoding`"
-        )
     arguments = {name: hints[name] for name in signature.parameters if name in hints and name != "return"}
     result = hints.get("return")
 
@@ -41,21 +39,22 @@ def contract(fn, label: str):
     def checked(*args, **kwargs):
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
+        name = label if isinstance(label, str) else label(args[0])
         with jaxtyped("context"):
-            for name, hint in arguments.items():
-                _check(label, f"argument '{name}'", bound.arguments[name], hint, bound.arguments)
+            for arg, hint in arguments.items():
+                _check(name, f"argument '{arg}'", bound.arguments[arg], hint, bound.arguments)
             out = fn(*args, **kwargs)
             if result is not None:
-                _check(label, "return value", out, result, bound.arguments)
+                _check(name, "return value", out, result, bound.arguments)
         return out
 
-    setattr(checked, _CONTRACT_ATTR, label)
+    setattr(checked, _CONTRACT_ATTR, True)
     return checked
 
 
-def contract_label(fn) -> str | None:
-    """The ``kind:name`` a function's contract reports, or None when it is not wrapped."""
-    return getattr(fn, _CONTRACT_ATTR, None)
+def is_contracted(fn) -> bool:
+    """True when ``fn`` is wrapped by ``contract``."""
+    return getattr(fn, _CONTRACT_ATTR, False)
 
 
 def has_array_annotations(fn) -> bool:

@@ -12,9 +12,8 @@ from flax import nnx
 
 from fsdiff.data import context_sets
 from fsdiff.model import FewShotDiffusion
-from fsdiff.presets import apply_overrides, read_config
-from fsdiff.training import load, train
-from fsdiff.training import read_config as read_run_config
+from fsdiff.presets import apply_overrides, load_config
+from fsdiff.training import load, read_config, train
 from fsdiff.training.artifacts import few_shot_grid
 from fsdiff.training.run import run_splits
 
@@ -28,7 +27,7 @@ def run_demo(out: str | os.PathLike, *, steps: int | None = None, progress: bool
     ``demo.png`` (test-class contexts | generated images) and ``demo.json``: the final training loss and the
     bits/dim of held-out test images with and without their class's context (the few-shot gain)."""
     out = Path(out)
-    config = read_config("demo")
+    config = load_config("demo")
     if steps is not None:
         every = max(1, steps // 4)
         config = apply_overrides(
@@ -36,14 +35,14 @@ def run_demo(out: str | os.PathLike, *, steps: int | None = None, progress: bool
         )
     resume = (out / "checkpoints").is_dir() and any((out / "checkpoints").iterdir())
     train(
-        config if not resume else {**read_run_config(out), "train": config["train"]},
+        config if not resume else {**read_config(out), "train": config["train"]},
         out,
         resume=resume,
         progress=progress,
     )
 
     model = load(out)
-    test = run_splits(read_run_config(out)).test
+    test = run_splits(read_config(out)).test
     classes = range(min(CLASSES, test.num_classes))
     sets = context_sets(test, shots=SHOTS, targets=1, classes=classes, seed=0)
     few_shot_grid(model, sets.context, out / "demo.png", num=SAMPLES, seed=0)

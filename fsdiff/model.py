@@ -1,6 +1,8 @@
 """``FewShotDiffusion``: a set encoder, a conditioner and a denoiser trained with leave-one-out contexts, and
 ``build_model``, which assembles one from a config dict."""
 
+from typing import Literal
+
 import jax
 import jax.numpy as jnp
 from flax import nnx
@@ -25,8 +27,10 @@ class FewShotDiffusion(nnx.Module):
     predicts the noise of a new image of the class under ``diffusion``.
 
     Unlike the research ports, the leave-one-out context is vectorized (no Python loop over elements, no zero-image
-    padding) and delegated to ``Encoder.leave_one_out``, which shares work across the ``n`` subsets. Build one
-    with ``build_model``; ``config`` is the filled, JSON-safe model config it was built from.
+    padding) and delegated to ``Encoder.leave_one_out``, which shares work across the ``n`` subsets.
+
+    The constructor is the schema (the options as in ``config.model_schema``). ``build_model`` builds one from a
+    config and sets ``config``, the filled, JSON-safe config it was built from (None for a model composed by hand).
     """
 
     def __init__(
@@ -36,16 +40,18 @@ class FewShotDiffusion(nnx.Module):
         conditioner: Conditioner,
         denoiser: Denoiser,
         diffusion: GaussianDiffusion,
-        config: dict,
+        image_shape: tuple[int, int, int],
+        set_size: int,
+        context: Literal["leave_one_out", "include_self"] = "leave_one_out",
     ):
         self.encoder = encoder
         self.conditioner = conditioner
         self.denoiser = denoiser
         self.diffusion = diffusion
-        self.config = config
-        self.image_shape = tuple(config["image_shape"])
-        self.set_size = config["set_size"]
-        self.leave_one_out = config["context"] == "leave_one_out"
+        self.image_shape = tuple(image_shape)
+        self.set_size = set_size
+        self.context_mode = context
+        self.config: dict | None = None
 
     def loss(
         self, x_set: SetImages, key: PRNGKeyArray, kl_weight: float | Float[Array, ""] = 1.0
@@ -79,7 +85,7 @@ class FewShotDiffusion(nnx.Module):
         """
         b, n = x_set.shape[:2]
         times = t if self.encoder.time_aware else None
-        if self.leave_one_out:
+        if self.context_mode == "leave_one_out":
             return self.encoder.leave_one_out(x_set, times)
         if times is None:
             return jax.tree.map(lambda a: jnp.repeat(a, n, axis=0), self.encoder(x_set))
@@ -204,13 +210,13 @@ def build_model(config: object, seed: int = 0) -> FewShotDiffusion:
                 )
             ]
         )
-    model = FewShotDiffusion(
-        encoder=encoder, conditioner=conditioner, denoiser=denoiser, diffusion=diffusion, config=cfg
-    )
+    parts = {"encoder": encoder, "conditioner": conditioner, "denoiser": denoiser, "diffusion": diffusion}
+    model = FewShotDiffusion(**parts, image_shape=image_shape, set_size=n, context=cfg["context"])
+    model.config = cfg
     set_compute_dtype(model, dtype)
-    parts = ("encoder", "conditioner", "denoiser")
+    components = ("encoder", "conditioner", "denoiser")
     with precision_scope(dtype):
-        _fitting(lambda: nnx.eval_shape(lambda m, x: m.loss(x, jax.random.key(0)), model, dummy), cfg, *parts)
+        _fitting(lambda: nnx.eval_shape(lambda m, x: m.loss(x, jax.random.key(0)), model, dummy), cfg, *components)
     return model
 
 

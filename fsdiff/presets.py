@@ -15,7 +15,7 @@ def preset_names() -> list[str]:
     return sorted(p.stem for p in PRESETS.glob("*.yaml"))
 
 
-def read_config(path_or_name: str | Path) -> dict:
+def load_config(path_or_name: str | Path) -> dict:
     """A run config from a YAML or JSON file, or from a shipped preset by name (``vit_lag``, ``demo``, ...)."""
     path = Path(path_or_name)
     if not path.exists() and (PRESETS / f"{path_or_name}.yaml").is_file():

@@ -1,10 +1,13 @@
 """The component registry: encoders, conditioners, denoisers (and any kind added later) under string keys.
 
-``register`` wraps a class's annotated ``__call__`` with its shape contract; third-party packages register through
-the entry-point group ``fsdiff.components``, loaded once on first need. String dispatch lives here and nowhere else.
+Registering stores ``kind:name -> class`` (or a factory, or a preset: a config of another registered name with some
+options fixed) and never edits the class: its shape contract was attached where it was defined (``Contracted``), and
+the build names each instance ``kind:name`` for its errors. Third-party packages register through the entry-point
+group ``fsdiff.components``, loaded once on first need. String dispatch lives here and nowhere else.
 """
 
 import contextlib
+import copy
 import dataclasses
 import difflib
 import fnmatch
@@ -13,10 +16,10 @@ import inspect
 import logging
 import typing
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Set
 
-from fsdiff.contracts import contract, contract_label
-from fsdiff.errors import ConfigError, FsdiffError, RegistryError
+from fsdiff.contracts import is_contracted
+from fsdiff.errors import ConfigError, ContractError, FsdiffError, RegistryError
 from fsdiff.typing import coerce, type_name
 
 ENTRY_POINT_GROUP = "fsdiff.components"
@@ -25,16 +28,24 @@ DERIVED_ARGS = frozenset({"image_shape", "set_size", "in_dim", "context_dim", "o
 """Constructor arguments that follow from the rest of the model: ``build_model`` passes them by name to any
 component that declares them; they are never config options."""
 
+_LABEL_ATTR = "_fsdiff_label"
+
 _log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
 class Entry:
-    """One registered component: a class (subclass of its kind's base) or a factory returning one."""
+    """One registered component: a class (subclass of its kind's base) or a factory returning one, built with the
+    ``fixed`` options of a preset (``dit_s`` is ``dit`` with its width, depth and heads fixed)."""
 
     kind: str
     name: str
     obj: Callable
+    fixed: dict = dataclasses.field(default_factory=dict)
+
+    def options(self) -> dict[str, "Option"]:
+        """The config options: the constructor's parameters except the derived and the fixed ones."""
+        return options(self.obj, DERIVED_ARGS | self.fixed.keys())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,14 +87,6 @@ class Registry:
         self._entries: dict[str, dict[str, Entry]] = {}
         self._plugins_loaded = False
 
-    def copy(self) -> "Registry":
-        """An independent copy (same entries, same plugin state)."""
-        other = Registry()
-        other._bases = dict(self._bases)
-        other._entries = {kind: dict(entries) for kind, entries in self._entries.items()}
-        other._plugins_loaded = self._plugins_loaded
-        return other
-
     def add_kind(self, kind: str, base: type | None = None) -> None:
         """Declare a component kind; registered classes of that kind must subclass ``base``."""
         self._bases.setdefault(kind, base)
@@ -92,35 +95,35 @@ class Registry:
     def kinds(self) -> list[str]:
         return sorted(self._bases)
 
-    def add(self, kind: str, name: str, obj: Callable, override: bool = False) -> Callable:
+    def add(self, kind: str, name: str, obj: Callable | Mapping, override: bool = False) -> Callable | Mapping:
         self._check_kind(kind)
         if not isinstance(name, str) or not name:
             raise RegistryError(f"{kind}: a component name must be a non-empty string, got {name!r}")
+        entry = self._preset(kind, name, obj) if isinstance(obj, Mapping) else Entry(kind, name, obj)
         existing = self._entries[kind].get(name)
-        if existing is not None and existing.obj is obj:
+        if existing == entry:
             return obj
         if existing is not None and not override:
             raise RegistryError(
                 f"{kind} '{name}' is already registered ({_where(existing.obj)}); pass override=True to replace it"
             )
         if inspect.isclass(obj):
-            base = self._bases[kind]
-            if base is not None and not issubclass(obj, base):
-                raise RegistryError(f"{kind}:{name}: {obj.__qualname__} must subclass fsdiff.{base.__name__}")
-            if base is not None and obj.__call__ is base.__call__:
-                raise RegistryError(f"{kind}:{name}: {obj.__qualname__} must define an annotated __call__")
-            wrap_contract(obj, f"{kind}:{name}")
-        elif not callable(obj):
-            raise RegistryError(f"{kind}:{name}: expected a class or a factory function, got {obj!r}")
-        self._entries[kind][name] = Entry(kind, name, obj)
+            self._check_class(kind, name, obj)
+        elif not callable(entry.obj):
+            raise RegistryError(f"{kind}:{name}: expected a class, a factory function or a preset, got {obj!r}")
+        self._entries[kind][name] = entry
         return obj
 
     def get(self, kind: str, name: str) -> Entry:
         self.load_plugins()
+        return self._find(kind, name)
+
+    def _find(self, kind: str, name: str) -> Entry:
+        """``get`` without loading the plugins (a preset registered while fsdiff itself is imported)."""
         self._check_kind(kind)
         entry = self._entries[kind].get(name)
         if entry is None:
-            raise RegistryError(unknown_name_message(kind, name, self.names(kind)))
+            raise RegistryError(unknown_name_message(kind, name, sorted(self._entries[kind])))
         return entry
 
     def names(self, kind: str) -> list[str]:
@@ -146,6 +149,28 @@ class Registry:
             else:
                 _log.debug("loaded fsdiff plugin %s", point.name)
 
+    def _check_class(self, kind: str, name: str, cls: type) -> None:
+        base = self._bases[kind]
+        if base is not None and not issubclass(cls, base):
+            raise RegistryError(f"{kind}:{name}: {cls.__qualname__} must subclass fsdiff.{base.__name__}")
+        if base is not None and cls.__call__ is base.__call__:
+            raise RegistryError(f"{kind}:{name}: {cls.__qualname__} must define an annotated __call__")
+        if base is not None and not is_contracted(cls.__call__):
+            raise ContractError(
+                f"{kind}:{name}: __call__ has no array annotations, so it has no shape contract; annotate its inputs "
+                "and output with the aliases of fsdiff.typing, e.g. `def __call__(self, x: SetImages, mask: "
+                "ElementMask | None = None, t: Timesteps | None = None) -> SetEncoding`"
+            )
+
+    def _preset(self, kind: str, name: str, preset: Mapping) -> Entry:
+        """The entry of a preset ``{"type": registered name, **fixed options}``."""
+        fixed = {key: value for key, value in preset.items() if key != "type"}
+        base = self._find(kind, preset.get("type"))
+        unknown = sorted(fixed.keys() - base.options().keys())
+        if unknown:
+            raise RegistryError(f"{kind}:{name}: preset fixes {unknown}, which are not options of '{base.name}'")
+        return Entry(kind, name, base.obj, {**base.fixed, **fixed})
+
     def _check_kind(self, kind: str) -> None:
         if kind not in self._bases:
             raise RegistryError(unknown_name_message("component kind", kind, self.kinds()))
@@ -155,11 +180,11 @@ _registry = Registry()
 
 
 def register(kind: str, name: str, override: bool = False) -> Callable:
-    """Decorator registering a component class (or a factory returning one) as ``kind:name``.
+    """Decorator registering a component class (or a factory returning one) as ``kind:name``; called on a preset
+    ``{"type": name, **options}`` it registers a named configuration of another component (its options fixed).
 
     A duplicate name is an error unless ``override=True``; registering the very same object again is a no-op.
-    A class's annotated ``__call__`` is wrapped with its shape contract; a class without array annotations is
-    refused.
+    The class is stored as it is; a class whose ``__call__`` has no array annotations (no contract) is refused.
     """
 
     def decorate(obj):
@@ -174,8 +199,14 @@ def add_kind(kind: str, base: type | None = None) -> None:
 
 
 def lookup(kind: str, name: str) -> Callable:
-    """The class or factory registered as ``kind:name``; an unknown name lists the known ones."""
+    """The class or factory registered as ``kind:name`` (of a preset: the one it configures); an unknown name lists
+    the known ones."""
     return _registry.get(kind, name).obj
+
+
+def entry(kind: str, name: str) -> Entry:
+    """The registry entry ``kind:name``: its class or factory and the options a preset fixes."""
+    return _registry.get(kind, name)
 
 
 def list_components(kind: str | None = None, pattern: str = "*") -> dict[str, list[str]] | list[str]:
@@ -192,19 +223,24 @@ def kinds() -> list[str]:
 
 def describe(kind: str, name: str) -> ComponentInfo:
     """Options (with types and defaults), shape contract, docstring and defining file of ``kind:name``."""
-    obj = lookup(kind, name)
+    found = entry(kind, name)
+    obj = found.obj
     call = obj.__call__ if inspect.isclass(obj) else inspect.signature(obj).return_annotation.__call__
+    doc = inspect.cleandoc(obj.__doc__ or "")
+    if found.fixed:
+        fixed = ", ".join(f"{key}={value!r}" for key, value in found.fixed.items())
+        doc = f"Preset of {obj.__name__} with {fixed}.\n\n{doc}"
     return ComponentInfo(
         kind=kind,
         name=name,
-        options=options(obj),
+        options=found.options(),
         contract=f"__call__{_contract_signature(call)}",
-        doc=inspect.cleandoc(obj.__doc__ or ""),
+        doc=doc,
         file=_source_file(obj),
     )
 
 
-def options(obj: Callable, derived: frozenset[str] = DERIVED_ARGS) -> dict[str, Option]:
+def options(obj: Callable, derived: Set[str] = DERIVED_ARGS) -> dict[str, Option]:
     """The config options of a component (or of a section's schema callable): its constructor's parameters
     except the ``derived`` ones."""
     params = constructor_parameters(obj)
@@ -238,29 +274,38 @@ def build(kind: str, config: dict, derived: dict, path: str) -> object:
     raised inside the constructor becomes a ``ConfigError`` naming ``path`` and the component.
     """
     name = config["type"]
-    obj = lookup(kind, name)
-    declared = constructor_parameters(obj)
-    hints = _hints(obj.__init__ if inspect.isclass(obj) else obj)
-    kwargs = {k: coerce(v, hints.get(k, object)) for k, v in config.items() if k != "type"}
-    kwargs.update({k: v for k, v in derived.items() if k in declared})
+    options = {k: v for k, v in config.items() if k != "type"}
     try:
-        instance = obj(**kwargs)
+        return instantiate(entry(kind, name), options, derived)
     except ConfigError as exc:
         raise ConfigError([(f"{path}.{p}" if p else path, f"{kind}:{name}: {m}") for p, m in exc.problems]) from exc
     except (FsdiffError, TypeError, ValueError) as exc:
         raise ConfigError([(path, f"{kind}:{name} could not be built: {type(exc).__name__}: {exc}")]) from exc
-    if not inspect.isclass(obj):
-        wrap_contract(type(instance), f"{kind}:{name}")
+
+
+def instantiate(found: Entry, options: dict, derived: dict) -> object:
+    """Call ``found``'s constructor with its preset's fixed options, ``options`` (coerced to their annotations:
+    JSON lists become tuples) and the ``derived`` values it declares; the instance is named ``kind:name`` for its
+    contract errors. Errors of the constructor propagate unchanged."""
+    obj = found.obj
+    declared = constructor_parameters(obj)
+    hints = _hints(obj.__init__ if inspect.isclass(obj) else obj)
+    kwargs = {k: coerce(v, hints.get(k, object)) for k, v in {**found.fixed, **options}.items()}
+    kwargs.update({k: v for k, v in derived.items() if k in declared})
+    instance = obj(**kwargs)
+    setattr(instance, _LABEL_ATTR, f"{found.kind}:{found.name}")
     return instance
 
 
-def wrap_contract(cls: type, label: str) -> None:
-    """Replace ``cls.__call__`` by its contract-checked version, reporting as ``label`` (a class registered
-    again under another name reports its latest name; it is never wrapped twice)."""
-    current = cls.__call__
-    if contract_label(current) != label:
-        original = current.__wrapped__ if contract_label(current) is not None else current
-        cls.__call__ = contract(original, label)
+def label_of(module: object) -> str:
+    """``kind:name`` of a component instance, as its errors name it: the name it was built as, else the name its
+    class is registered under, else its class name (a class composed by hand and never registered)."""
+    built = vars(module).get(_LABEL_ATTR)
+    if built:
+        return built
+    cls = type(module)
+    names = [f"{e.kind}:{e.name}" for es in _registry._entries.values() for e in es.values() if e.obj is cls]
+    return min(names, default=cls.__name__)
 
 
 @contextlib.contextmanager
@@ -269,7 +314,7 @@ def isolated_registry() -> Iterator[Registry]:
     global _registry
     saved = _registry
     saved.load_plugins()
-    _registry = saved.copy()
+    _registry = copy.deepcopy(saved)  # classes and functions are not copied, only the tables
     try:
         yield _registry
     finally:

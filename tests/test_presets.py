@@ -4,17 +4,17 @@ import pytest
 from flax import nnx
 
 import fsdiff
-from fsdiff.presets import preset_names, read_config
+from fsdiff.presets import load_config, preset_names
 from fsdiff.training.options import fill_run_config
 
 
 @pytest.mark.parametrize("name", preset_names())
 def test_every_preset_is_a_valid_run_whose_model_builds(name):
-    config = fill_run_config(read_config(name))
+    config = fill_run_config(load_config(name))
     model = nnx.eval_shape(lambda: fsdiff.build_model(config["model"]))
     assert model.conditioner.provides <= model.denoiser.accepts
 
 
 def test_the_comparison_covers_every_conditioning_form():
-    conditioners = {read_config(name)["model"]["conditioner"]["type"] for name in preset_names()}
+    conditioners = {load_config(name)["model"]["conditioner"]["type"] for name in preset_names()}
     assert conditioners == {"mean", "lag", "spatial"}

@@ -1,11 +1,14 @@
 """The registry: registration rules, lookup hints, describe, isolation and entry-point plugins."""
 
+import copy
 import importlib.metadata
 import subprocess
 import sys
 import textwrap
 
+import jax.numpy as jnp
 import pytest
+from flax import nnx
 
 import fsdiff
 from fsdiff import registry
@@ -41,9 +44,30 @@ def test_registering_the_same_object_twice_is_a_no_op():
 
 
 def test_isolation_does_not_leak_registrations():
+    call = vars(MeanEncoder)["__call__"]
     with fsdiff.isolated_registry():
         fsdiff.register("encoder", "leaky")(MeanEncoder)
-    assert "leaky" not in fsdiff.list_components("encoder")
+        fsdiff.register("encoder", "leaky_preset")({"type": "leaky", "dim": 4})
+    assert not {"leaky", "leaky_preset"} & set(fsdiff.list_components("encoder"))
+    assert vars(MeanEncoder)["__call__"] is call, "the class is untouched"
+    instance = MeanEncoder(image_shape=(2, 2, 1), rngs=nnx.Rngs(0))
+    with pytest.raises(fsdiff.ContractError, match=r"^MeanEncoder: argument 'x'"):
+        instance(jnp.ones((2, 2, 1)))
+
+
+def test_a_preset_is_a_named_config_of_another_component():
+    with fsdiff.isolated_registry():
+        fsdiff.register("encoder", "toy_mean")(MeanEncoder)
+        preset = {"type": "toy_mean", "dim": 4}
+        assert fsdiff.register("encoder", "toy_small")(preset) is preset
+        assert fsdiff.register("encoder", "toy_small")(dict(preset)) == preset, "the same preset again: a no-op"
+        assert fsdiff.lookup("encoder", "toy_small") is MeanEncoder
+        assert set(fsdiff.describe("encoder", "toy_small").options) == {"depth", "dropout"}
+        assert fsdiff.describe("encoder", "toy_small").doc.startswith("Preset of MeanEncoder with dim=4.")
+        with pytest.raises(fsdiff.RegistryError, match=r"encoder:toy_bad: preset fixes \['dimm'\], which are not"):
+            fsdiff.register("encoder", "toy_bad")({"type": "toy_mean", "dimm": 4})
+        with pytest.raises(fsdiff.RegistryError, match=r"unknown encoder 'toy_maen'"):
+            fsdiff.register("encoder", "toy_bad")({"type": "toy_maen"})
 
 
 def test_unknown_names_and_kinds_suggest_close_matches():
@@ -130,11 +154,13 @@ def test_cli_lists_and_describes_components():
     assert bad.stderr.startswith("fsdiff: error: unknown component kind 'encodr'") and "Traceback" not in bad.stderr
 
 
-def test_registry_copy_is_independent():
+def test_registry_copy_is_independent_and_shares_the_classes():
+    """``isolated_registry`` works on a deep copy: new tables, the very same classes."""
     reg = registry.Registry()
     reg.add_kind("encoder", fsdiff.Encoder)
     reg._plugins_loaded = True
     reg.add("encoder", "a", MeanEncoder)
-    other = reg.copy()
+    other = copy.deepcopy(reg)
     other.add("encoder", "b", MeanEncoder)
     assert reg.names("encoder") == ["a"] and other.names("encoder") == ["a", "b"]
+    assert other.get("encoder", "a").obj is MeanEncoder

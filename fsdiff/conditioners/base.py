@@ -2,14 +2,14 @@
 
 from typing import ClassVar
 
-from flax import nnx
 from jaxtyping import PRNGKeyArray
 
+from fsdiff.component import Contracted
 from fsdiff.registry import add_kind
 from fsdiff.typing import Conditioning, SetEncoding
 
 
-class Conditioner(nnx.Module):
+class Conditioner(Contracted):
     """Maps ``SetEncoding`` to ``Conditioning``. With a ``key`` (training) it may sample a variational context
     and drop the context to a learned null; without one (evaluation, sampling) it is deterministic.
 

@@ -2,7 +2,7 @@
 
 from fsdiff.denoisers.base import Denoiser
 from fsdiff.denoisers.dit import DiT
-from fsdiff.denoisers.presets import PRESETS, dit_b, dit_s
+from fsdiff.denoisers.sizes import DIT_B, DIT_S
 from fsdiff.denoisers.unet import UNet
 
-__all__ = ["PRESETS", "Denoiser", "DiT", "UNet", "dit_b", "dit_s"]
+__all__ = ["DIT_B", "DIT_S", "Denoiser", "DiT", "UNet"]

@@ -2,13 +2,12 @@
 
 from typing import ClassVar
 
-from flax import nnx
-
+from fsdiff.component import Contracted
 from fsdiff.registry import add_kind
 from fsdiff.typing import Conditioning, DenoiserOutput, Images, Timesteps
 
 
-class Denoiser(nnx.Module):
+class Denoiser(Contracted):
     """``x_t "b h w c"``, integer timesteps ``t "b"`` and a ``Conditioning`` -> ``"b h w c_out"`` (``c_out`` is
     the constructor's ``out_channels``: ``2c`` with learned variance). The output is raw: what it predicts (eps,
     x0, v) is the diffusion's business.

@@ -177,15 +177,15 @@ class GaussianDiffusion:
         process = self if steps is None or steps >= self.steps else self._respaced(steps)
         schedule = process.schedule
 
-        def predict(x_t: Images, step: Int[Array, ""]) -> Prediction:
+        def reverse_step(x_t: Images, step: Int[Array, ""]) -> Prediction:
             local = jnp.full((shape[0],), step, dtype=jnp.int32)
             return process.p_mean_variance(denoise_fn(x_t, schedule.timesteps[local]), x_t, local, clip=clip)
 
         noise_key, loop_key = jax.random.split(key)
         x_T = jax.random.normal(noise_key, shape)
         if method == "ddpm":
-            return ddpm(predict, x_T, loop_key, num_steps=schedule.num_steps)
-        return ddim(predict, x_T, loop_key, alphas_cumprod=schedule.alphas_cumprod, eta=eta)
+            return ddpm(reverse_step, x_T, loop_key, num_steps=schedule.num_steps)
+        return ddim(reverse_step, x_T, loop_key, alphas_cumprod=schedule.alphas_cumprod, eta=eta)
 
     def _respaced(self, num_steps: int) -> "GaussianDiffusion":
         """This process on ``num_steps`` of its timesteps (improved DDPM's ``SpacedDiffusion``): the methods of

@@ -1,5 +1,5 @@
 """Samplers as short pure functions (in the style of k-diffusion): each runs the reverse chain with one
-``lax.scan`` over the steps, last to first, given ``predict(x_t, step) -> Prediction``.
+``lax.scan`` over the steps, last to first, given ``reverse_step(x_t, step) -> Prediction``.
 
 ``step`` indexes the sampler's own (possibly respaced) steps; mapping it to the original timestep a denoiser
 sees is the caller's business (``GaussianDiffusion.sample``).
@@ -27,16 +27,16 @@ class Prediction(NamedTuple):
     eps: Images
 
 
-PredictFn = Callable[[Images, Int[Array, ""]], Prediction]
+ReverseStep = Callable[[Images, Int[Array, ""]], Prediction]
 
 
-def ddpm(predict: PredictFn, x: Images, key: PRNGKeyArray, *, num_steps: int) -> Images:
+def ddpm(reverse_step: ReverseStep, x: Images, key: PRNGKeyArray, *, num_steps: int) -> Images:
     """Ancestral sampling (Ho et al. 2020, Algorithm 2) from ``x = x_T``: ``x_{t-1} = mean + σ_t z`` with the
     predicted mean and variance, no noise added at the last step."""
 
     def step(x_t: Images, inputs: tuple[Int[Array, ""], PRNGKeyArray]) -> tuple[Images, None]:
         i, step_key = inputs
-        prediction = predict(x_t, i)
+        prediction = reverse_step(x_t, i)
         noise = jax.random.normal(step_key, x_t.shape, x_t.dtype)
         return prediction.mean + jnp.where(i > 0, jnp.exp(0.5 * prediction.log_variance) * noise, 0.0), None
 
@@ -45,7 +45,7 @@ def ddpm(predict: PredictFn, x: Images, key: PRNGKeyArray, *, num_steps: int) ->
 
 
 def ddim(
-    predict: PredictFn, x: Images, key: PRNGKeyArray, *, alphas_cumprod: Float[Array, "s"], eta: float = 0.0
+    reverse_step: ReverseStep, x: Images, key: PRNGKeyArray, *, alphas_cumprod: Float[Array, "s"], eta: float = 0.0
 ) -> Images:
     """DDIM (Song et al. 2021, eq. 12) from ``x = x_T`` over the steps whose ``alphas_cumprod`` are given:
     ``x_prev = √ᾱ_prev x0 + √(1 - ᾱ_prev - σ²) eps + σ z`` with
@@ -55,7 +55,7 @@ def ddim(
 
     def step(x_t: Images, inputs: tuple[Int[Array, ""], PRNGKeyArray]) -> tuple[Images, None]:
         i, step_key = inputs
-        prediction = predict(x_t, i)
+        prediction = reverse_step(x_t, i)
         alpha_bar, alpha_bar_prev = alphas_cumprod[i], alphas_cumprod_prev[i]
         sigma = eta * jnp.sqrt((1.0 - alpha_bar_prev) / (1.0 - alpha_bar) * (1.0 - alpha_bar / alpha_bar_prev))
         # max(., 0): with eta = 1 the two terms cancel exactly and rounding may go below zero.

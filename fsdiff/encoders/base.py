@@ -3,16 +3,16 @@
 from typing import ClassVar
 
 import jax.numpy as jnp
-from flax import nnx
 from jaxtyping import Array, Float, Real
 
+from fsdiff.component import Contracted
 from fsdiff.errors import ContractError
 from fsdiff.nn.sets import others_index
 from fsdiff.registry import add_kind
 from fsdiff.typing import ElementMask, SetEncoding, SetImages, Timesteps
 
 
-class Encoder(nnx.Module):
+class Encoder(Contracted):
     """A set encoder: ``x "b n h w c"`` (optional element mask ``"b n"``, optional diffusion time ``"b"``) ->
     ``SetEncoding(tokens "b p d", pooled "b d")``. Masked-out elements must have no influence at all.
 

@@ -51,6 +51,7 @@ class SetViTEncoder(Encoder):
         dim: PositiveInt = 128,
         depth: PositiveInt = 4,
         heads: PositiveInt = 4,
+        head_dim: PositiveInt | None = None,
         patch: PositiveInt = 4,
         mlp_ratio: PositiveFloat = 4.0,
         dropout: Probability = 0.0,
@@ -61,8 +62,8 @@ class SetViTEncoder(Encoder):
         set_size: int,
         rngs: nnx.Rngs,
     ):
-        if dim % heads:
-            raise ConfigError([("heads", f"heads={heads} must divide dim={dim}")])
+        if head_dim is None and dim % heads:
+            raise ConfigError([("heads", f"heads={heads} must divide dim={dim} (or set head_dim)")])
         stacked = tokenizer == "stacked"
         self.fixed_set_size = stacked
         self.permutation_invariant = not stacked
@@ -83,7 +84,13 @@ class SetViTEncoder(Encoder):
         self.blocks = nnx.List(
             [
                 TransformerBlock(
-                    dim, heads=heads, mlp_ratio=mlp_ratio, learned_temperature=True, dropout=dropout, rngs=rngs
+                    dim,
+                    heads=heads,
+                    head_dim=head_dim,
+                    mlp_ratio=mlp_ratio,
+                    learned_temperature=True,
+                    dropout=dropout,
+                    rngs=rngs,
                 )
                 for _ in range(depth)
             ]

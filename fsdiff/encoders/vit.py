@@ -18,9 +18,10 @@ from fsdiff.typing import ElementMask, PositiveFloat, PositiveInt, Probability, 
 Pool = Literal["cls", "mean", "sum", "patch_mean", "none"]
 
 SCORES_PER_CHUNK = 2**21
-"""``leave_one_out`` runs the later set-level blocks on a few contexts at a time, about this many attention scores
-(``heads * s * s`` a context of ``s`` tokens) a chunk: on CPU, all ``b * n`` long contexts at once thrash the caches
-and run slower than chunks (``benchmarks/RESULTS.md``: 1.3-1.4x on the training step of a 6-block ViT)."""
+"""The one tuning knob of ``leave_one_out``: it runs the later set-level blocks on a few contexts at a time (a
+``nnx.scan`` over chunks), about this many attention scores (``heads * s * s`` a context of ``s`` tokens) a chunk:
+on CPU, all ``b * n`` long contexts at once thrash the caches and run slower than chunks (``benchmarks/RESULTS.md``:
+1.3-1.4x on the training step of a 6-block ViT)."""
 
 
 @register("encoder", "vit")
@@ -61,6 +62,7 @@ class ViTEncoder(Encoder):
         dim: PositiveInt = 128,
         depth: PositiveInt = 4,
         heads: PositiveInt = 4,
+        head_dim: PositiveInt | None = None,
         patch: PositiveInt = 4,
         mlp_ratio: PositiveFloat = 4.0,
         dropout: Probability = 0.0,
@@ -70,8 +72,8 @@ class ViTEncoder(Encoder):
         image_shape: tuple[int, int, int],
         rngs: nnx.Rngs,
     ):
-        if dim % heads:
-            raise ConfigError([("heads", f"heads={heads} must divide dim={dim}")])
+        if head_dim is None and dim % heads:
+            raise ConfigError([("heads", f"heads={heads} must divide dim={dim} (or set head_dim)")])
         if set_layers is not None and set_layers > depth:
             raise ConfigError([("set_layers", f"set_layers={set_layers} exceeds depth={depth}")])
         self.time_aware = time_token
@@ -79,7 +81,8 @@ class ViTEncoder(Encoder):
         self.patch_embed = PatchEmbed(image_shape, dim, patch=patch, rngs=rngs)
         self.summary = SummaryTokens(dim, time=time_token, rngs=rngs)
         blocks = [
-            TransformerBlock(dim, heads=heads, mlp_ratio=mlp_ratio, dropout=dropout, rngs=rngs) for _ in range(depth)
+            TransformerBlock(dim, heads=heads, head_dim=head_dim, mlp_ratio=mlp_ratio, dropout=dropout, rngs=rngs)
+            for _ in range(depth)
         ]
         split = depth - (depth if set_layers is None else set_layers)
         self.image_blocks = nnx.List(blocks[:split])
@@ -105,13 +108,7 @@ class ViTEncoder(Encoder):
         sequence = first.leave_one_out(summary, tokens)  # (b n) (k + (n-1) p) d
         if rest:
             s = sequence.shape[1]
-            size = max(1, SCORES_PER_CHUNK // (rest[0].attention.heads * s * s))
-            chunks = []
-            for chunk in (sequence[i : i + size] for i in range(0, b * n, size)):
-                for block in rest:
-                    chunk = block(chunk)
-                chunks.append(chunk)
-            sequence = jnp.concatenate(chunks)
+            sequence = _in_chunks(rest, sequence, max(1, SCORES_PER_CHUNK // (rest[0].attention.heads * s * s)))
         sequence = self.norm(sequence)
         return self._pool(sequence[:, 0], sequence[:, k:].reshape(b * n, n - 1, p, d), None)
 
@@ -152,3 +149,18 @@ class ViTEncoder(Encoder):
             return SetEncoding(tokens=per_position, pooled=per_position.mean(axis=1))
         pooled = cls if self.pool == "cls" else per_position.mean(axis=1)
         return SetEncoding(tokens=pooled[:, None, :], pooled=pooled)
+
+
+def _in_chunks(blocks: list[TransformerBlock], x: Float[Array, "c s d"], target: int) -> Float[Array, "c s d"]:
+    """``blocks`` applied to a few sequences at a time: ``nnx.scan`` over equal chunks, the largest that divide the
+    ``c`` sequences and hold at most ``target`` (it carries the blocks' state, so dropout draws fresh masks per
+    chunk; ``lax.map`` with a ``batch_size`` would not)."""
+    size = max(k for k in range(1, min(target, x.shape[0]) + 1) if x.shape[0] % k == 0)
+
+    @nnx.scan(in_axes=(nnx.Carry, 0), out_axes=(nnx.Carry, 0))
+    def step(blocks: list[TransformerBlock], chunk: Float[Array, "k s d"]):
+        for block in blocks:
+            chunk = block(chunk)
+        return blocks, chunk
+
+    return step(blocks, x.reshape(-1, size, *x.shape[1:]))[1].reshape(x.shape)

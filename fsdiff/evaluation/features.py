@@ -11,13 +11,14 @@ from flax import nnx
 from jaxtyping import Array, Float, Float64
 
 from fsdiff import registry
+from fsdiff.component import Contracted
 from fsdiff.config import fill_component
 from fsdiff.typing import Images, PositiveInt
 
 Features = Float[Array, "b f"]
 
 
-class FeatureExtractor(nnx.Module):
+class FeatureExtractor(Contracted):
     """Maps images ``"b h w c"`` in ``[-1, 1]`` to feature vectors ``"b f"``; Fréchet distance, precision/recall
     and prototype accuracy are measured in that space.
 

@@ -19,6 +19,7 @@ class TransformerBlock(nnx.Module):
         dim: int,
         *,
         heads: int,
+        head_dim: int | None = None,
         mlp_ratio: float = 4.0,
         learned_temperature: bool = False,
         dropout: float = 0.0,
@@ -26,7 +27,7 @@ class TransformerBlock(nnx.Module):
     ):
         self.attention_norm = nnx.LayerNorm(dim, rngs=rngs)
         self.attention = Attention(
-            dim, heads=heads, learned_temperature=learned_temperature, dropout=dropout, rngs=rngs
+            dim, heads=heads, head_dim=head_dim, learned_temperature=learned_temperature, dropout=dropout, rngs=rngs
         )
         self.mlp_norm = nnx.LayerNorm(dim, rngs=rngs)
         self.mlp = Mlp(dim, ratio=mlp_ratio, dropout=dropout, rngs=rngs)

@@ -22,8 +22,8 @@ JSON_SCALARS = (type(None), bool, int, float, str)
 def constructor_schema(subject: Subject) -> None:
     """The constructor is the config schema: keyword-only parameters, no ``*args``/``**kwargs``, every option
     annotated with a JSON-safe default (or required), ``rngs`` last."""
-    params = registry.constructor_parameters(subject.obj)
-    options = registry.options(subject.obj)
+    params = registry.constructor_parameters(subject.entry.obj)
+    options = subject.entry.options()
     problems = []
     for name, param in params.items():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
@@ -46,7 +46,7 @@ def config_round_trip(subject: Subject) -> None:
     identical parameters."""
     path = f"model.{subject.kind}"
     config = subject.config
-    missing = sorted(registry.options(subject.obj).keys() - config.keys())
+    missing = sorted(subject.entry.options().keys() - config.keys())
     if missing:
         raise CheckFailure(f"the filled config lacks the options {missing}")
     reloaded = json.loads(json.dumps(config))
@@ -71,7 +71,7 @@ def bad_options(subject: Subject) -> None:
     path = f"model.{subject.kind}"
     config = dict(subject.config, no_such_option=1)
     expected = {f"{path}.no_such_option": "unknown option"}
-    options = registry.options(subject.obj)
+    options = subject.entry.options()
     if options:
         first = next(iter(options))
         config[f"{first}_"] = config.get(first)

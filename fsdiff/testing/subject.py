@@ -2,15 +2,13 @@
 
 import contextlib
 import dataclasses
-import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from flax import nnx
 
 from fsdiff import registry
 from fsdiff.config import fill_component
 from fsdiff.testing.calls import check_compilation
-from fsdiff.typing import coerce
 
 KINDS = ("encoder", "conditioner", "denoiser")
 """The component kinds the kit knows how to feed."""
@@ -22,15 +20,21 @@ the image channels)."""
 
 @dataclasses.dataclass(frozen=True)
 class Subject:
-    """A component to check: ``kind``, registered ``name``, its class (or factory) ``obj``, the filled config
-    ``options`` and the ``derived`` constructor arguments (``image_shape``, ``set_size``, ``in_dim``,
+    """A component to check: its registry ``entry`` (kind, name, class or factory, a preset's fixed options), the
+    filled config ``options`` and the ``derived`` constructor arguments (``image_shape``, ``set_size``, ``in_dim``,
     ``context_dim``, ``out_channels``) passed to a constructor that declares them, as ``build_model`` does."""
 
-    kind: str
-    name: str
-    obj: Callable
+    entry: registry.Entry
     options: dict
     derived: dict
+
+    @property
+    def kind(self) -> str:
+        return self.entry.kind
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
 
     @property
     def label(self) -> str:
@@ -46,15 +50,8 @@ class Subject:
         """A fresh instance in evaluation mode (dropout off), with ``derived`` overriding the subject's derived
         arguments. Options get the types their annotations declare (JSON lists become tuples). Errors of the
         constructor propagate unchanged (a ``ConfigError`` refuses a shape)."""
-        values = {**self.derived, **derived}
-        declared = registry.constructor_parameters(self.obj)
-        annotations = registry.options(self.obj)
-        kwargs = {key: coerce(value, annotations[key].annotation) for key, value in self.options.items()}
-        kwargs.update({key: value for key, value in values.items() if key in declared})
-        if "rngs" in declared:
-            kwargs["rngs"] = nnx.Rngs(params=seed, dropout=seed + 1)
-        module = self.obj(**kwargs)
-        registry.wrap_contract(type(module), self.label)
+        rngs = nnx.Rngs(params=seed, dropout=seed + 1)
+        module = registry.instantiate(self.entry, self.options, {**self.derived, **derived, "rngs": rngs})
         module.eval()
         return module
 
@@ -63,8 +60,8 @@ class Subject:
 def component_under_test(kind: str, cls_or_name: object, options: dict) -> Iterator[Subject]:
     """Resolve ``cls_or_name`` of ``kind`` and split ``options`` into config options and derived arguments.
 
-    A class that is not registered is registered for the duration under its class name, in an isolated registry,
-    and its ``__call__`` is restored afterwards, so the check leaves no trace. Invalid options raise the
+    A class that is not registered is registered for the duration under its class name, in an isolated registry
+    (registering never edits a class), so the check leaves no trace. Invalid options raise the
     ``ConfigError`` that ``build_model`` would.
     """
     if kind not in KINDS:
@@ -74,10 +71,10 @@ def component_under_test(kind: str, cls_or_name: object, options: dict) -> Itera
     if "rngs" in derived:
         raise ValueError("fsdiff.testing makes the rngs of every instance it builds; pass no 'rngs'")
     config_options = {key: value for key, value in options.items() if key not in derived}
-    with _registered(kind, cls_or_name) as (name, obj), check_compilation():
-        filled = fill_component({"type": name, **config_options}, kind, f"model.{kind}")
+    with _registered(kind, cls_or_name) as entry, check_compilation():
+        filled = fill_component({"type": entry.name, **config_options}, kind, f"model.{kind}")
         filled.pop("type")
-        yield Subject(kind=kind, name=name, obj=obj, options=filled, derived=_derived(derived))
+        yield Subject(entry=entry, options=filled, derived=_derived(derived))
 
 
 def _derived(given: dict) -> dict:
@@ -88,29 +85,16 @@ def _derived(given: dict) -> dict:
 
 
 @contextlib.contextmanager
-def _registered(kind: str, cls_or_name: object) -> Iterator[tuple[str, Callable]]:
+def _registered(kind: str, cls_or_name: object) -> Iterator[registry.Entry]:
     if isinstance(cls_or_name, str):
-        yield cls_or_name, registry.lookup(kind, cls_or_name)
+        yield registry.entry(kind, cls_or_name)
         return
     if not callable(cls_or_name):
         raise TypeError(f"expected a registered {kind} name or a component class, got {cls_or_name!r}")
     for name in registry.list_components(kind):
-        if registry.lookup(kind, name) is cls_or_name:
-            yield name, cls_or_name
+        if registry.entry(kind, name) == registry.Entry(kind, name, cls_or_name):
+            yield registry.entry(kind, name)
             return
-    name = cls_or_name.__name__
-    saved = cls_or_name.__dict__.get("__call__") if inspect.isclass(cls_or_name) else None
-    try:
-        with registry.isolated_registry():
-            registry.register(kind, name, override=True)(cls_or_name)
-            yield name, cls_or_name
-    finally:
-        if inspect.isclass(cls_or_name):
-            _restore_call(cls_or_name, saved)
-
-
-def _restore_call(cls: type, saved: Callable | None) -> None:
-    if saved is not None:
-        cls.__call__ = saved
-    elif "__call__" in cls.__dict__:
-        del cls.__call__
+    with registry.isolated_registry():
+        registry.register(kind, cls_or_name.__name__, override=True)(cls_or_name)
+        yield registry.entry(kind, cls_or_name.__name__)

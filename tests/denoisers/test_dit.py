@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fsdiff
-from fsdiff.denoisers import PRESETS, DiT, dit_b, dit_s
+from fsdiff import registry
+from fsdiff.denoisers import DiT
 from fsdiff.typing import Conditioning
 
 _rng = np.random.default_rng(0)
@@ -172,11 +173,13 @@ def test_dropout_is_active_in_train_mode_only():
     np.testing.assert_array_equal(forward(model, X, T, MODES["both"]), forward(model, X, T, MODES["both"]))
 
 
-@pytest.mark.parametrize(("name", "factory", "preset"), [("dit_s", dit_s, "S"), ("dit_b", dit_b, "B")])
-def test_presets_are_registered_factories_with_the_paper_sizes(name, factory, preset):
-    assert fsdiff.lookup("denoiser", name) is factory
+@pytest.mark.parametrize(("name", "sizes"), [("dit_s", (384, 12, 6)), ("dit_b", (768, 12, 12))])
+def test_named_sizes_are_presets_of_dit_with_the_paper_sizes(name, sizes):
+    assert fsdiff.lookup("denoiser", name) is DiT
     assert not {"width", "depth", "heads"} & set(fsdiff.describe("denoiser", name).options)
-    model = nnx.eval_shape(lambda: factory(image_shape=(8, 8, 1), context_dim=6, out_channels=1, rngs=nnx.Rngs(0)))
-    assert isinstance(model, DiT)
-    assert (model.width, len(model.blocks), model.blocks[0].attn.heads) == tuple(PRESETS[preset].values())
-    assert PRESETS == {"S": {"width": 384, "depth": 12, "heads": 6}, "B": {"width": 768, "depth": 12, "heads": 12}}
+    derived = {"image_shape": (8, 8, 1), "context_dim": 6, "out_channels": 1}
+    model = nnx.eval_shape(
+        lambda: registry.build("denoiser", {"type": name}, {**derived, "rngs": nnx.Rngs(0)}, "model.denoiser")
+    )
+    assert type(model) is DiT
+    assert (model.width, len(model.blocks), model.blocks[0].attn.heads) == sizes

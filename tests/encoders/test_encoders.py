@@ -156,3 +156,15 @@ def test_encoding_shapes(kind, b, n, size_patch, channels, dim, heads, masked):
     out = abstract_encoding(lambda: KINDS[kind](shape, n, dim, heads, patch), (b, n, *shape), masked)
     assert out.pooled.shape == (b, dim)
     assert out.tokens.shape[0] == b and out.tokens.shape[2] == dim and out.tokens.shape[1] >= 1
+
+
+@pytest.mark.parametrize(("cls", "blocks"), [(ViTEncoder, "set_blocks"), (SetViTEncoder, "blocks")])
+def test_head_dim_sets_the_width_of_each_head_apart_from_dim(cls, blocks):
+    """``head_dim`` (the FSDM port's 8 heads of 56 for a width of 128) is an option, not a module swapped after the
+    build; ``heads`` then need not divide ``dim``."""
+    options = {"dim": 16, "heads": 3, "head_dim": 8, "depth": 1, "patch": 4}
+    extra = {"set_size": 3} if cls is SetViTEncoder else {}
+    build = lambda: cls(**options, **extra, image_shape=(8, 8, 1), rngs=nnx.Rngs(0))  # noqa: E731
+    attention = getattr(nnx.eval_shape(build), blocks)[0].attention
+    assert (attention.heads, attention.head_dim, attention.query.out_features) == (3, 8, 24)
+    assert abstract_encoding(build, (2, 3, 8, 8, 1)).pooled.shape == (2, 16)
