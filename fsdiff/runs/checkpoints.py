@@ -58,8 +58,11 @@ class Checkpoints:
         return steps[-1] if steps else None
 
     def save(self, state: TrainState) -> int:
-        """Write ``state`` under its step; returns the step."""
+        """Write ``state`` under its step, replacing a damaged checkpoint of that step left behind by a fallback;
+        returns the step."""
         step = int(jax.device_get(state.step))
+        if step in self._manager.all_steps():
+            self._manager.delete(step)
         self._manager.save(step, args=ocp.args.StandardSave(_flatten(state)), force=True)
         self._manager.wait_until_finished()
         return step

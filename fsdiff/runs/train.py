@@ -106,7 +106,8 @@ def _train(cfg: dict, run: Run, resume: bool, progress: bool) -> TrainState:
                         _check_finite(step_fn.state(leaves), checkpoints)
                     if at_checkpoint:
                         saved = checkpoints.save(step_fn.state(leaves))
-                    if done % options.sample_every == 0 or done == options.steps:
+                    at_preview = done % options.sample_every == 0 or done == options.steps
+                    if at_preview and not interrupts.pending():  # a preview may compile: stop first
                         preview.save(step_fn.state(leaves), done)
             finally:
                 bar.close()
