@@ -22,8 +22,8 @@ if __package__ in (None, ""):  # run as a script: python benchmarks/loo_training
 import numpy as np  # noqa: E402
 
 from benchmarks import configs  # noqa: E402
-from fsdiff.training import train  # noqa: E402
-from fsdiff.training.run import METRICS  # noqa: E402
+from fsdiff.runs import train  # noqa: E402
+from fsdiff.runs.folder import METRICS  # noqa: E402
 
 
 def run_config(set_layers: int | None, *, steps: int, batch_sets: int, log_every: int) -> dict:

@@ -22,9 +22,10 @@ from flax import nnx
 from benchmarks.common import Settings, format_table
 from fsdiff.data import SetSampler
 from fsdiff.presets import load_config
-from fsdiff.training import DataParallel, FlatStep, make_optimizer, make_train_step, new_training, train
+from fsdiff.runs import train
+from fsdiff.runs.folder import METRICS, run_splits
+from fsdiff.training import DataParallel, FlatStep, make_optimizer, make_train_step, new_training
 from fsdiff.training.options import fill_run_config
-from fsdiff.training.run import METRICS, run_splits
 
 REPEATS = 2
 

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 from fsdiff.data import cjk_fonts_available
-from fsdiff.evaluation import evaluate_run, markdown_table
+from fsdiff.evaluation import markdown_table
 from fsdiff.presets import apply_overrides, load_config
-from fsdiff.training import train
+from fsdiff.runs import evaluate_run, train
 
 CJK_INSTANCES = 10
 """Renderings per font face and character for the CJK-font set: enough images per class for training sets and a

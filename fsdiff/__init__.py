@@ -14,10 +14,10 @@ from fsdiff.errors import (
     RegistryError,
     TrainingError,
 )
-from fsdiff.evaluation import FeatureExtractor, evaluate_run, markdown_table
+from fsdiff.evaluation import EvalResult, FeatureExtractor, evaluate, markdown_table
 from fsdiff.model import FewShotDiffusion, build_model
 from fsdiff.registry import add_kind, describe, isolated_registry, kinds, list_components, lookup, register
-from fsdiff.training import load, train
+from fsdiff.runs import Run, evaluate_run, load, train
 from fsdiff.typing import Conditioning, SetEncoding
 
 __all__ = [
@@ -29,16 +29,19 @@ __all__ = [
     "DataError",
     "Denoiser",
     "Encoder",
+    "EvalResult",
     "FeatureExtractor",
     "FewShotDiffusion",
     "GaussianDiffusion",
     "FsdiffError",
     "RegistryError",
+    "Run",
     "SetEncoding",
     "TrainingError",
     "add_kind",
     "build_model",
     "describe",
+    "evaluate",
     "evaluate_run",
     "fill_config",
     "isolated_registry",

@@ -3,11 +3,16 @@
 Every fsdiff error prints one line (``fsdiff: error: ...``) and exits with code 2; no traceback. Commands that
 compute first switch to a host allocator that keeps freed memory (``fsdiff.host_memory``; ``FSDIFF_ALLOCATOR``),
 unless ``main`` is called from Python with ``argv``: the allocator of a process that is not fsdiff's is left alone.
+They run under ``fsdiff.runs.interrupts.handle_interrupts``: SIGINT/SIGTERM end them within seconds with exit code
+130/143, training first saving its current step. A process of its own then ends with ``os._exit``, without the
+interpreter's teardown: XLA threads may still be running work dispatched before the signal, and tearing the
+runtime down under them is what crashed ("segfault after fsdiff: interrupted").
 """
 
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -21,17 +26,33 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("fsdiff").setLevel(logging.INFO)
     logging.getLogger("absl").setLevel(logging.ERROR)  # Orbax reports routine checkpoint housekeeping as warnings
+    if not args.computes:
+        return _run(args)
+    from fsdiff.runs.interrupts import Interrupted, handle_interrupts
+
+    own_process = argv is None
+    if own_process:  # not a call from Python: choose its allocator
+        use_fast_allocator()
     try:
-        if args.computes and argv is None:  # a process of its own, not a call from Python: choose its allocator
-            use_fast_allocator()
+        with handle_interrupts():
+            return _run(args)
+    except (Interrupted, KeyboardInterrupt) as exc:
+        code, reason = (exc.exit_code, str(exc)) if isinstance(exc, Interrupted) else (130, "interrupted by SIGINT")
+        print(f"fsdiff: {reason}; complete checkpoints are kept", file=sys.stderr)
+        if own_process:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        return code
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
         return args.handler(args) or 0
     except FsdiffError as exc:
         message = str(exc).replace(":\n  ", ": ", 1).replace("\n  ", "; ")
         print(f"fsdiff: error: {message}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("fsdiff: interrupted", file=sys.stderr)
-        return 130
 
 
 def _components(args: argparse.Namespace) -> int:
@@ -50,12 +71,11 @@ def _components(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from fsdiff.presets import apply_overrides, load_config
-    from fsdiff.training import train
-    from fsdiff.training.run import read_config
+    from fsdiff.runs import Run, train
 
     if args.config is None and not args.resume:
         raise _usage("train needs --config FILE (or --resume to continue the run in --out)")
-    config = load_config(args.config) if args.config else read_config(args.out) if args.set or args.steps else None
+    config = load_config(args.config) if args.config else Run(args.out).config if args.set or args.steps else None
     if config is not None:
         config = apply_overrides(config, args.set, steps=args.steps)
     train(config, args.out, resume=args.resume, progress=not args.quiet)
@@ -64,7 +84,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from fsdiff.generate import sample_run
+    from fsdiff.runs import sample_run
 
     path = sample_run(
         args.run,
@@ -76,13 +96,14 @@ def _sample(args: argparse.Namespace) -> int:
         method=args.method,
         guidance=args.guidance,
         seed=args.seed,
+        progress=not args.quiet,
     )
     print(f"wrote {path}")
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from fsdiff.demo import run_demo
+    from fsdiff.runs import run_demo
 
     summary = run_demo(args.out, steps=args.steps, progress=not args.quiet)
     print(json.dumps(summary, indent=2))
@@ -90,7 +111,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from fsdiff.evaluation import EVAL_FILE, evaluate_run, markdown_table
+    from fsdiff.evaluation import markdown_table
+    from fsdiff.runs import evaluate_run
+    from fsdiff.runs.folder import EVAL_FILE
 
     results = evaluate_run(
         args.run,
@@ -100,9 +123,14 @@ def _eval(args: argparse.Namespace) -> int:
         features=args.features,
         seed=args.seed,
         fit=None if args.fit_steps is None else {"steps": args.fit_steps},
+        guidance=args.guidance,
+        progress=not args.quiet,
     )
     print(markdown_table(results))
-    print(f"wrote {args.run / EVAL_FILE}")
+    print(
+        f"wrote {args.run / EVAL_FILE}"
+        + (f" and {args.run / results['guidance_plot']}" if results["guidance_plot"] else "")
+    )
     return 0
 
 
@@ -110,6 +138,13 @@ def _usage(message: str) -> FsdiffError:
     from fsdiff.errors import ConfigError
 
     return ConfigError(message)
+
+
+def _scales(text: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, e.g. 1,2,3,5; got {text!r}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -144,6 +179,7 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance scale")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--out", type=Path, required=True, help="PNG: context | generated, one row per class")
+    sample.add_argument("--quiet", action="store_true", help="no progress bar")
     sample.set_defaults(handler=_sample)
 
     evaluate = commands.add_parser("eval", help="few-shot metrics on held-out classes: eval.json + a Markdown table")
@@ -153,7 +189,15 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--samples", type=int, default=16, help="generated images per class")
     evaluate.add_argument("--features", default="protonet", help="registered feature_extractor")
     evaluate.add_argument("--fit-steps", type=int, default=None, help="training steps of the feature extractor")
+    evaluate.add_argument(
+        "--guidance",
+        type=_scales,
+        default=[1.0],
+        metavar="G[,G...]",
+        help="classifier-free guidance scale(s); several (e.g. 1,2,3,5) also plot accuracy and FD against it",
+    )
     evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
     evaluate.set_defaults(handler=_eval)
 
     components = commands.add_parser("components", help="list registered components, or describe one")

@@ -107,14 +107,18 @@ def test_demo_runs_end_to_end_in_reduced_form(tmp_path, cli_env):
     assert (out / "demo.png").stat().st_size > 0 and (out / "loss.png").is_file()
 
 
-def test_eval_on_a_tiny_run_writes_eval_json_and_prints_the_table(tmp_path, config_file, cli_env):
+def test_eval_on_a_tiny_run_writes_eval_json_the_guidance_plot_and_prints_the_table(tmp_path, config_file, cli_env):
     run = tmp_path / "run"
     assert fsdiff_cli(["train", "--config", str(config_file), "--out", str(run), "--quiet"], cli_env).returncode == 0
     result = fsdiff_cli(
-        ["eval", "--run", str(run), "--shots", "2", "--classes", "2", "--samples", "2", "--fit-steps", "2"], cli_env
+        ["eval", "--run", str(run), "--shots", "2", "--classes", "2", "--samples", "2", "--fit-steps", "2"]
+        + ["--guidance", "1,2", "--quiet"],
+        cli_env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "| generator |" in result.stdout and "class accuracy" in result.stdout
+    assert "| generator |" in result.stdout and "class accuracy" in result.stdout and "diversity" in result.stdout
+    assert "| model (2-shot samples, guidance 2) |" in result.stdout
     report = json.loads((run / "eval.json").read_text())
-    assert report["settings"]["shots"] == 2 and report["sizes"]["classes"] == 2
-    assert {"model", "unconditional", "copy"} == set(report["generators"])
+    assert report["shots"] == 2 and report["classes"] == 2 and report["guidance"] == [1.0, 2.0]
+    assert len(report["model"]) == 2 and {"unconditional", "copy"} <= set(report)
+    assert (run / "guidance.png").is_file() and f"wrote {run / 'eval.json'} and {run / 'guidance.png'}" in result.stdout

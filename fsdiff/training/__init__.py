@@ -1,17 +1,14 @@
-"""Training: options, the pure step, optimizer, EMA, checkpoints, data parallelism and the loop."""
+"""Training pieces that touch no folder: options, the pure step, optimizer, EMA, state and data parallelism.
+The loop that writes a run folder is ``fsdiff.runs.train``."""
 
-from fsdiff.training.checkpoint import Checkpoints
 from fsdiff.training.flat_step import FlatStep
-from fsdiff.training.loop import train
 from fsdiff.training.optimizer import learning_rate, make_optimizer
 from fsdiff.training.options import TrainOptions, fill_run_config, run_schema
-from fsdiff.training.run import load, new_training, read_config
 from fsdiff.training.sharding import DataParallel
-from fsdiff.training.state import TrainState, init_state
+from fsdiff.training.state import TrainState, init_state, new_training
 from fsdiff.training.step import make_train_step
 
 __all__ = [
-    "Checkpoints",
     "DataParallel",
     "FlatStep",
     "TrainOptions",
@@ -19,11 +16,8 @@ __all__ = [
     "fill_run_config",
     "init_state",
     "learning_rate",
-    "load",
     "make_optimizer",
     "make_train_step",
     "new_training",
-    "read_config",
     "run_schema",
-    "train",
 ]

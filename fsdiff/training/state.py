@@ -9,6 +9,10 @@ import optax
 from flax import nnx
 from jaxtyping import Array, Int
 
+from fsdiff.model import FewShotDiffusion, build_model
+from fsdiff.training.optimizer import make_optimizer
+from fsdiff.training.options import TrainOptions
+
 
 @typing.no_type_check  # a pytree: rebuilt by JAX with non-array leaves (shapes, shardings)
 @jax.tree_util.register_dataclass
@@ -34,3 +38,11 @@ def init_state(params: nnx.State, optimizer: optax.GradientTransformation) -> Tr
         ema=jax.tree.map(jnp.copy, params),
         nonfinite_step=jnp.full((), -1, jnp.int32),
     )
+
+
+def new_training(config: dict) -> tuple[FewShotDiffusion, TrainState, TrainOptions]:
+    """The model (training mode), a fresh state and the options of a filled run ``config``."""
+    options = TrainOptions(**config["train"])
+    model = build_model(config["model"], seed=options.seed)
+    params = nnx.state(model, nnx.Param)
+    return model, init_state(params, make_optimizer(options, params)), options

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from fsdiff.data import ClassImages, procedural_dataset, save_npz
-from fsdiff.evaluation import evaluate_run, fitted_extractor
-from fsdiff.training import train
+from fsdiff.runs import evaluate_run, fitted_extractor, train
 
 LEVEL_CLASSES = 40
 LEVEL_INSTANCES = 6
@@ -28,8 +27,10 @@ LEVELS_EVAL = {
     "sample_steps": 5,
     "likelihood_images": 3,
     "extractor_episodes": 3,
+    "guidance": [1.0, 3.0],
 }
-"""Settings of ``levels_eval``: every size equal (3), and tiny fitting, sampling and likelihood budgets."""
+"""Settings of ``levels_eval``: every size equal (3), two guidance scales, and tiny fitting, sampling and
+likelihood budgets."""
 
 
 def grey_levels(classes: int, instances: int, size: int, seed: int = 0) -> ClassImages:

@@ -7,14 +7,14 @@ import pytest
 
 from fsdiff.data import context_sets
 from fsdiff.evaluation import likelihood_gain
-from fsdiff.training import load
-from fsdiff.training.run import read_config, run_splits
+from fsdiff.runs import Run
 
 
 def test_the_context_of_a_held_out_class_lowers_its_bits_per_dim(levels_run):
-    test = run_splits(read_config(levels_run)).test
+    run = Run(levels_run)
+    test = run.splits().test
     sets = context_sets(test, shots=3, targets=3, seed=0)
-    gain = likelihood_gain(load(levels_run), sets.context, sets.targets, jax.random.key(0))
+    gain = likelihood_gain(run.load(), sets.context, sets.targets, jax.random.key(0))
     assert gain.conditional < gain.unconditional
     assert gain.gain == pytest.approx(gain.unconditional - gain.conditional)
     assert gain.gain > 3 * gain.gain_stderr > 0

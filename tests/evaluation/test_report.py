@@ -6,7 +6,12 @@ from fsdiff.evaluation import markdown_table
 
 def test_markdown_table_has_a_row_per_generator_and_the_likelihood(levels_eval):
     table = markdown_table(levels_eval)
-    for row in ("| model (3-shot samples) |", "| unconditional (null context) |", "| copy (the context images) |"):
+    for row in (
+        "| model (3-shot samples, guidance 1) |",
+        "| model (3-shot samples, guidance 3) |",
+        "| unconditional (null context) |",
+        "| copy (the context images) |",
+    ):
         assert row in table
     likelihood = levels_eval["likelihood"]
     assert f"{likelihood['gain']:.4f} ± {likelihood['gain_stderr']:.4f}" in table

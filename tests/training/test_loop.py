@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 
 import fsdiff
-from fsdiff.training import Checkpoints, new_training, train
-from fsdiff.training.run import read_config
+from fsdiff.runs import Checkpoints, Run, train
+from fsdiff.training import new_training
 from tests.runs import fsdiff_cli, tiny_config
 
 
 def _final_params(run_dir):
-    config = read_config(run_dir)
+    config = Run(run_dir).config
     _, template, _ = new_training(config)
     checkpoints = Checkpoints(run_dir)
     try:
@@ -149,7 +149,7 @@ def test_a_run_folder_is_never_overwritten_without_resume(tmp_path):
 def test_run_folder_has_config_metrics_samples_and_loss_curve(tmp_path):
     out = tmp_path / "run"
     train(tiny_config(steps=4, checkpoint_every=4, log_every=2, sample_every=4), out, progress=False)
-    assert read_config(out) == fsdiff.training.fill_run_config(
+    assert Run(out).config == fsdiff.training.fill_run_config(
         tiny_config(steps=4, checkpoint_every=4, log_every=2, sample_every=4)
     )
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
@@ -157,4 +157,4 @@ def test_run_folder_has_config_metrics_samples_and_loss_curve(tmp_path):
     assert {"loss", "mse", "kl", "context_norm", "grad_norm", "lr", "images_per_s"} <= set(rows[0])
     assert (out / "samples" / "step_0000004.png").is_file() and (out / "loss.png").is_file()
     model = fsdiff.load(out)
-    assert isinstance(model, fsdiff.FewShotDiffusion) and model.config == read_config(out)["model"]
+    assert isinstance(model, fsdiff.FewShotDiffusion) and model.config == Run(out).config["model"]

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import fsdiff
-from fsdiff.training import Checkpoints, TrainOptions, new_training
+from fsdiff.runs import Checkpoints, Run
+from fsdiff.training import TrainOptions, new_training
 from fsdiff.training.distributed import initialize
-from fsdiff.training.run import read_config
 from tests.runs import tiny_config
 
 pytestmark = pytest.mark.slow
@@ -65,7 +65,7 @@ def _finish(processes):
 
 
 def _params(run):
-    _, template, _ = new_training(read_config(run))
+    _, template, _ = new_training(Run(run).config)
     checkpoints = Checkpoints(run)
     try:
         return checkpoints.latest_step(), jax.device_get(checkpoints.restore(template).params)

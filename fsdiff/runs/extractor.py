@@ -17,10 +17,10 @@ from flax import nnx
 from fsdiff.config import fill_config
 from fsdiff.data import ClassImages
 from fsdiff.errors import CheckpointError
+from fsdiff.evaluation.episodes import FitOptions, fit_extractor
 from fsdiff.evaluation.features import FeatureExtractor, build_extractor
-from fsdiff.evaluation.fit import FitOptions, fit_extractor
+from fsdiff.runs.folder import FEATURES_DIR
 
-FEATURES_DIR = "features"
 PARAMS = "params.npz"
 INFO = "extractor.json"
 
@@ -35,6 +35,7 @@ def fitted_extractor(
     image_shape: tuple[int, int, int],
     fit: dict | None = None,
     identity: dict | None = None,
+    progress: bool = False,
 ) -> tuple[FeatureExtractor, dict]:
     """The extractor ``features`` (a registered name or ``{"type": name, **options}``) for the run in
     ``run_dir``, and a JSON-safe record of it.
@@ -43,7 +44,7 @@ def fitted_extractor(
     keywords) and stored in ``<run>/features/<name>/<key>/`` (``params.npz`` and ``extractor.json``), where
     ``key`` hashes the extractor's filled options, the fit options and ``identity`` (what identifies the training
     data, e.g. the run's data config and split). A later call with the same key loads it instead of fitting.
-    Other extractors are built as they are (seed ``0``) and never stored.
+    Other extractors are built as they are (seed ``0``) and never stored. ``progress``: a bar for the fitting.
     """
     fit_config = fill_config(fit or {}, FitOptions, path="fit")
     probe, config = build_extractor(features, image_shape=image_shape, seed=fit_config["seed"])
@@ -59,7 +60,7 @@ def fitted_extractor(
         fitted = json.loads((folder / INFO).read_text())["fitted"]
         return probe, {**record, "reused": True, "fitted": fitted}
     _log.info("fitting the %s feature extractor on %d training classes", config["type"], train.num_classes)
-    fitted = fit_extractor(probe, train, FitOptions(**fit_config))
+    fitted = fit_extractor(probe, train, FitOptions(**fit_config), progress=progress)
     _store(folder, probe, {**key_material, "fitted": fitted})
     return probe, {**record, "reused": False, "fitted": fitted}
 

@@ -6,7 +6,7 @@ import numpy as np
 from flax import nnx
 
 import fsdiff
-from fsdiff.evaluation import fitted_extractor
+from fsdiff.runs import fitted_extractor
 
 from .conftest import GLYPH_FEATURES, GLYPH_FIT, GLYPH_SIZE
 from .test_features import PixelMeans

@@ -9,6 +9,7 @@ import numpy as np
 import optax
 from flax import nnx
 from jaxtyping import Array, Float
+from tqdm.auto import tqdm
 
 from fsdiff.data import ClassImages, SetSampler
 from fsdiff.errors import DataError
@@ -60,16 +61,16 @@ def episode_shape(data: ClassImages, *, ways: int, shots: int, queries: int) -> 
     return EpisodeShape(ways=min(ways, data.num_classes), shots=support, queries=per_class - support)
 
 
-def fit_extractor(extractor: FeatureExtractor, data: ClassImages, options: FitOptions) -> dict[str, object]:
+def fit_extractor(
+    extractor: FeatureExtractor, data: ClassImages, options: FitOptions, *, progress: bool = False
+) -> dict[str, object]:
     """Train ``extractor`` in place on the classes of ``data``; returns the episode shape used and the mean loss
-    and query accuracy over the last tenth of the steps."""
+    and query accuracy over the last tenth of the steps. ``progress``: a bar with an ETA."""
     shape = episode_shape(data, ways=options.ways, shots=options.shots, queries=options.queries)
     sampler = SetSampler(data, set_size=shape.shots + shape.queries, batch_size=shape.ways, seed=options.seed)
     optimizer = nnx.Optimizer(extractor, optax.adam(options.lr), wrt=nnx.Param)
-    history = [
-        _train_step(extractor, optimizer, jnp.asarray(sampler.batch(step)), shape.shots)
-        for step in range(options.steps)
-    ]
+    steps = tqdm(range(options.steps), desc="fitting features", unit="step", disable=not progress, dynamic_ncols=True)
+    history = [_train_step(extractor, optimizer, jnp.asarray(sampler.batch(step)), shape.shots) for step in steps]
     tail = np.asarray([(float(loss), float(accuracy)) for loss, accuracy in history[-max(1, options.steps // 10) :]])
     return {
         **dataclasses.asdict(shape),
