@@ -86,24 +86,35 @@ class FewShotDiffusion(nnx.Module):
 
     def sample(
         self,
-        context: ContextImages,
+        context: ContextImages | None,
         num: int,
         key: PRNGKeyArray,
         *,
+        sets: int | None = None,
         steps: int | None = 50,
         method: str = "ddim",
         eta: float = 0.0,
         guidance: float = 1.0,
     ) -> Float[Array, "b num h w c"]:
-        """``num`` new images per set from ``k`` context images of each set ``"b k h w c"``.
+        """``num`` new images per set from ``k`` context images of each set ``"b k h w c"``; with
+        ``context=None``, ``num`` unconditional images for each of ``sets`` sets (default 1), from the learned null
+        conditioning (the conditioner's ``null``; models trained with ``null_prob > 0`` learn it).
 
         The context is encoded once (per step only for a time-aware encoder). ``steps`` respaces the sampler
         (``None``: every diffusion step); ``guidance > 1`` mixes the conditional and null predictions
-        (classifier-free guidance, for models trained with the conditioner's ``null_prob``).
+        (classifier-free guidance, for models trained with the conditioner's ``null_prob``). ``sets`` is only for
+        ``context=None``: with a context the batch is the context's.
         """
+        h, w, c = self.image_shape
+        if context is None:
+            b = 1 if sets is None else sets
+            null = _repeat(self.conditioner.null(self._encoding_template(b)), num)
+            images = self.diffusion.sample(
+                lambda x_t, t: self.denoiser(x_t, t, null), (b * num, h, w, c), key, steps=steps, method=method, eta=eta
+            )
+            return images.reshape(b, num, h, w, c)
         context = jnp.asarray(context)
         b = context.shape[0]
-        h, w, c = self.image_shape
         encode = self._context_encoder(context)
         fixed = None if self.encoder.time_aware else encode(None)
 
