@@ -11,6 +11,7 @@ import functools
 import inspect
 import typing
 
+import jax.numpy as jnp
 import numpy as np
 from beartype.door import is_bearable
 from jaxtyping import AbstractArray, jaxtyped
@@ -21,8 +22,12 @@ from fsdiff.typing import type_name
 _CONTRACT_ATTR = "__fsdiff_contract__"
 
 
-def contract(fn, label: str):
-    """Wrap ``fn`` (an annotated ``__call__``) so that its array arguments and result are checked as ``label``."""
+def contract(fn, label: str, *, asarray: bool = False, check_result: bool = True):
+    """Wrap ``fn`` (an annotated ``__call__``) so that its array arguments and result are checked as ``label``.
+
+    ``asarray``: a public entry point's NumPy arguments become JAX arrays first (they fail ``Array`` annotations).
+    ``check_result=False``: only the arguments are checked (a result whose batch is not the arguments' ``b``).
+    """
     if getattr(fn, _CONTRACT_ATTR, None) is not None:
         return fn
     signature = inspect.signature(fn)
@@ -34,23 +39,42 @@ def contract(fn, label: str):
             f"ElementMask | None = None, t: Timesteps | None = None) -> SetEncoding`"
         )
     arguments = {name: hints[name] for name in signature.parameters if name in hints and name != "return"}
-    result = hints.get("return")
+    result = hints.get("return") if check_result else None
 
     @typing.no_type_check  # the memo must be ours alone: keep jaxtyping's import hook off this wrapper
     @functools.wraps(fn)
     def checked(*args, **kwargs):
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
+        if asarray:
+            for name, value in bound.arguments.items():
+                if isinstance(value, np.ndarray):
+                    bound.arguments[name] = jnp.asarray(value)
         with jaxtyped("context"):
             for name, hint in arguments.items():
                 _check(label, f"argument '{name}'", bound.arguments[name], hint, bound.arguments)
-            out = fn(*args, **kwargs)
+            out = fn(*bound.args, **bound.kwargs)
             if result is not None:
                 _check(label, "return value", out, result, bound.arguments)
         return out
 
     setattr(checked, _CONTRACT_ATTR, label)
     return checked
+
+
+def checked(label: str, *, check_result: bool = True):
+    """Decorator form of ``contract`` for a public method: ``@checked("FewShotDiffusion.loss")`` (NumPy arguments
+    are converted to JAX arrays first)."""
+    return lambda fn: contract(fn, label, asarray=True, check_result=check_result)
+
+
+def check_images(label: str, name: str, value, image_shape: tuple[int, ...]) -> None:
+    """Trace-time check that the trailing ``h w c`` of the images ``value`` are ``image_shape``."""
+    if tuple(value.shape[-3:]) != tuple(image_shape):
+        raise ContractError(
+            f"{label}: argument '{name}' expected images of shape {list(image_shape)} (the model's image_shape) in "
+            f"its last three axes, got {_describe(value)}"
+        )
 
 
 def contract_label(fn) -> str | None:
@@ -89,7 +113,11 @@ def _check(label: str, what: str, value, hint, arguments: dict) -> None:
 
 def _describe(value) -> str:
     if hasattr(value, "shape") and hasattr(value, "dtype"):
-        return f"{np.dtype(value.dtype).name}{list(value.shape)}"
+        return f"{getattr(value.dtype, 'name', value.dtype)}{list(value.shape)}"
+    if value is None:
+        return "None"
+    if isinstance(value, str | int | float | bool):
+        return f"{type(value).__name__} {value!r}"
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         inner = ", ".join(f"{f.name}={_describe(getattr(value, f.name))}" for f in dataclasses.fields(value))
         return f"{type(value).__name__}({inner})"

@@ -1,6 +1,8 @@
 """``FewShotDiffusion``: a set encoder, a conditioner and a denoiser trained with leave-one-out contexts, and
 ``build_model``, which assembles one from a config dict."""
 
+from typing import Literal
+
 import jax
 import jax.numpy as jnp
 from flax import nnx
@@ -9,11 +11,22 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray
 from fsdiff import registry
 from fsdiff.conditioners import Conditioner
 from fsdiff.config import fill_config
+from fsdiff.contracts import check_images, checked
 from fsdiff.denoisers import Denoiser
 from fsdiff.diffusion import GaussianDiffusion
 from fsdiff.encoders import Encoder
 from fsdiff.errors import ConfigError, ContractError
-from fsdiff.typing import Conditioning, ContextImages, DenoiserOutput, Images, PerSet, SetEncoding, SetImages
+from fsdiff.typing import (
+    Conditioning,
+    ContextImages,
+    DenoiserOutput,
+    Images,
+    NonNegativeNumber,
+    PerSet,
+    PositiveInt,
+    SetEncoding,
+    SetImages,
+)
 
 Metrics = dict[str, Float[Array, ""]]
 
@@ -46,8 +59,9 @@ class FewShotDiffusion(nnx.Module):
         self.set_size = config["set_size"]
         self.leave_one_out = config["context"] == "leave_one_out"
 
+    @checked("FewShotDiffusion.loss")
     def loss(
-        self, x_set: SetImages, key: PRNGKeyArray, kl_weight: float | Float[Array, ""] = 1.0
+        self, x_set: SetImages, key: PRNGKeyArray, kl_weight: NonNegativeNumber | Float[Array, ""] = 1.0
     ) -> tuple[Float[Array, ""], Metrics]:
         """The training loss on a batch of sets ``"b n h w c"`` in ``[-1, 1]``: every element is noised at its own
         timestep and denoised conditioned on the rest of its set (leave-one-out), or on its whole set with
@@ -56,7 +70,7 @@ class FewShotDiffusion(nnx.Module):
         Metrics: ``loss``, ``mse``, ``vb`` (learned variance), ``kl``, ``context_norm`` (mean L2 norm of the
         conditioning the denoiser actually received; a collapse to 0 means the context is ignored).
         """
-        x_set = jnp.asarray(x_set)
+        self._check_sets("FewShotDiffusion.loss", x_set)
         b, n = x_set.shape[:2]
         t_key, noise_key, cond_key = jax.random.split(key, 3)
         t = jax.random.randint(t_key, (b, n), 0, self.diffusion.steps)
@@ -70,12 +84,14 @@ class FewShotDiffusion(nnx.Module):
         loss = mse + vb + kl_weight * kl
         return loss, {"loss": loss, "mse": mse, "vb": vb, "kl": kl, "context_norm": _norm(cond)}
 
+    @checked("FewShotDiffusion.context", check_result=False)  # its batch is b * n
     def context(self, x_set: SetImages, t: Int[Array, "b n"] | None = None) -> SetEncoding:
         """The encodings that condition each element of ``x_set``: a ``SetEncoding`` of batch ``b * n``, set-major.
 
         Leave-one-out: element ``i`` sees the other ``n - 1`` elements of its own set only. With ``include_self``
         the whole set. Time-aware encoders receive the timestep ``t "b n"`` of the element being conditioned.
         """
+        self._check_sets("FewShotDiffusion.context", x_set)
         b, n = x_set.shape[:2]
         times = t if self.encoder.time_aware else None
         if self.leave_one_out:
@@ -84,17 +100,18 @@ class FewShotDiffusion(nnx.Module):
             return jax.tree.map(lambda a: jnp.repeat(a, n, axis=0), self.encoder(x_set))
         return self.encoder(jnp.repeat(x_set, n, axis=0), None, times.reshape(b * n))
 
+    @checked("FewShotDiffusion.sample")
     def sample(
         self,
         context: ContextImages | None,
-        num: int,
+        num: PositiveInt,
         key: PRNGKeyArray,
         *,
-        sets: int | None = None,
-        steps: int | None = 50,
-        method: str = "ddim",
-        eta: float = 0.0,
-        guidance: float = 1.0,
+        sets: PositiveInt | None = None,
+        steps: PositiveInt | None = 50,
+        method: Literal["ddim", "ddpm"] = "ddim",
+        eta: NonNegativeNumber = 0.0,
+        guidance: NonNegativeNumber = 1.0,
     ) -> Float[Array, "b num h w c"]:
         """``num`` new images per set from ``k`` context images of each set ``"b k h w c"``; with
         ``context=None``, ``num`` unconditional images for each of ``sets`` sets (default 1), from the learned null
@@ -106,6 +123,16 @@ class FewShotDiffusion(nnx.Module):
         ``context=None``: with a context the batch is the context's.
         """
         h, w, c = self.image_shape
+        if context is None and guidance != 1.0:
+            raise ContractError(
+                f"FewShotDiffusion.sample: argument 'guidance' needs a context to guide towards, got guidance="
+                f"{guidance} with context=None (unconditional samples)"
+            )
+        if context is not None and sets is not None and sets != context.shape[0]:
+            raise ContractError(
+                f"FewShotDiffusion.sample: argument 'sets' is for context=None; with a context the batch is its "
+                f"first axis ({context.shape[0]}), got sets={sets}"
+            )
         if context is None:
             b = 1 if sets is None else sets
             null = _repeat(self.conditioner.null(self._encoding_template(b)), num)
@@ -113,9 +140,8 @@ class FewShotDiffusion(nnx.Module):
                 lambda x_t, t: self.denoiser(x_t, t, null), (b * num, h, w, c), key, steps=steps, method=method, eta=eta
             )
             return images.reshape(b, num, h, w, c)
-        context = jnp.asarray(context)
         b = context.shape[0]
-        encode = self._context_encoder(context)
+        encode = self._context_encoder("FewShotDiffusion.sample", context)
         fixed = None if self.encoder.time_aware else encode(None)
 
         def denoise_fn(x_t: Images, t: Int[Array, " bnum"]) -> DenoiserOutput:
@@ -134,16 +160,17 @@ class FewShotDiffusion(nnx.Module):
         images = self.diffusion.sample(denoise_fn, (b * num, h, w, c), key, steps=steps, method=method, eta=eta)
         return images.reshape(b, num, h, w, c)
 
+    @checked("FewShotDiffusion.bpd")
     def bpd(self, x: Images, context: ContextImages | None, key: PRNGKeyArray) -> PerSet:
         """Negative log-likelihood bound in bits/dim of one image per set ``x "b h w c"`` (8-bit data in
         ``[-1, 1]``), conditioned on ``context "b k h w c"`` of its class, or on the learned null (unconditional)
         when ``context`` is None. Exact: every diffusion step is evaluated."""
-        x = jnp.asarray(x)
+        check_images("FewShotDiffusion.bpd", "x", x, self.image_shape)
         if context is None:
             template = self._encoding_template(x.shape[0])
             null = self.conditioner.null(template)
             return self.diffusion.nll_bits_per_dim(lambda x_t, t: self.denoiser(x_t, t, null), x, key)
-        encode = self._context_encoder(jnp.asarray(context))
+        encode = self._context_encoder("FewShotDiffusion.bpd", context)
         fixed = None if self.encoder.time_aware else self.conditioner(encode(None))
 
         def denoise_fn(x_t: Images, t: Int[Array, " b"]) -> DenoiserOutput:
@@ -151,13 +178,33 @@ class FewShotDiffusion(nnx.Module):
 
         return self.diffusion.nll_bits_per_dim(denoise_fn, x, key)
 
-    def _context_encoder(self, context: ContextImages):
+    def _check_sets(self, label: str, x_set: SetImages) -> None:
+        """Trace-time checks of a training batch ``x_set`` the annotation cannot express."""
+        check_images(label, "x_set", x_set, self.image_shape)
+        n = x_set.shape[1]
+        if self.leave_one_out and n < 2:
+            raise ContractError(
+                f"{label}: argument 'x_set' needs sets of n >= 2 for a leave-one-out context, got n={n}"
+            )
+        if self.encoder.fixed_set_size and n != self.set_size:
+            raise ContractError(
+                f"{label}: argument 'x_set' must hold set_size={self.set_size} images per set for this encoder "
+                f"(fixed set size), got n={n}"
+            )
+
+    def _context_encoder(self, label: str, context: ContextImages):
         """``t -> SetEncoding`` of ``context``; a fixed-size encoder gets the context padded with masked slots."""
+        check_images(label, "context", context, self.image_shape)
         b, k = context.shape[:2]
+        if k < 1:
+            raise ContractError(f"{label}: argument 'context' needs k >= 1 context images per set, got k=0")
         mask = None
         if self.encoder.fixed_set_size:
             if k > self.set_size:
-                raise ContractError(f"encoder takes at most set_size={self.set_size} context images per set, got k={k}")
+                raise ContractError(
+                    f"{label}: argument 'context' holds k={k} images per set, but the encoder takes at most "
+                    f"set_size={self.set_size} context images per set"
+                )
             pad = jnp.zeros((b, self.set_size - k, *context.shape[2:]), context.dtype)
             context = jnp.concatenate([context, pad], axis=1)
             mask = jnp.arange(self.set_size)[None, :].repeat(b, axis=0) < k

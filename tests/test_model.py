@@ -184,7 +184,7 @@ def test_sampling_from_fewer_shots_than_training_and_with_guidance(encoder):
 
 def test_too_many_shots_for_a_fixed_size_encoder_is_a_contract_error():
     model = fsdiff.build_model(model_config("set_vit"))
-    with pytest.raises(fsdiff.ContractError, match="at most set_size=4 context images per set, got k=5"):
+    with pytest.raises(fsdiff.ContractError, match="argument 'context' holds k=5 images per set, but the encoder takes at most set_size=4"):
         model.sample(sets(b=1, n=5), 1, jax.random.key(0), steps=2)
 
 
