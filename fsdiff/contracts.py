@@ -4,6 +4,9 @@ The check runs where Python runs: on every eager call, and once per trace under 
 nothing). Arguments and the returned value (including the fields of a ``SetEncoding``/``Conditioning``) share one
 jaxtyping dimension memo, so ``b`` in the input must equal ``b`` in the output. A violation raises
 ``ContractError`` naming ``kind:name``, the argument, the expected and the actual shape/dtype.
+
+In debug mode (``fsdiff.debug``) the same wrapper adds value checks: data images in ``[-1, 1]``, masks that keep an
+element of every set, finite outputs. Off, it adds no operation to a traced program.
 """
 
 import dataclasses
@@ -16,8 +19,9 @@ import numpy as np
 from beartype.door import is_bearable
 from jaxtyping import AbstractArray, jaxtyped
 
+from fsdiff.debug import check_finite, check_in_range, check_mask, debug_checks_enabled
 from fsdiff.errors import ContractError
-from fsdiff.typing import type_name
+from fsdiff.typing import ContextImages, ElementMask, SetImages, type_name
 
 _CONTRACT_ATTR = "__fsdiff_contract__"
 
@@ -53,9 +57,12 @@ def contract(fn, label: str, *, asarray: bool = False, check_result: bool = True
         with jaxtyped("context"):
             for name, hint in arguments.items():
                 _check(label, f"argument '{name}'", bound.arguments[name], hint, bound.arguments)
+            if debug_checks_enabled():
+                _check_values(label, arguments, bound.arguments)
             out = fn(*bound.args, **bound.kwargs)
             if result is not None:
                 _check(label, "return value", out, result, bound.arguments)
+            check_finite(label, "return value", out)
         return out
 
     setattr(checked, _CONTRACT_ATTR, label)
@@ -86,6 +93,21 @@ def has_array_annotations(fn) -> bool:
     """True when some parameter or the return of ``fn`` is annotated with an array type or an fsdiff container."""
     hints = typing.get_type_hints(fn, include_extras=True)
     return any(_mentions_array(hint) for hint in hints.values())
+
+
+def _check_values(label: str, hints: dict, arguments: dict) -> None:
+    """Debug mode: value checks of the arguments whose annotation says what their values must be."""
+    for name, hint in hints.items():
+        if arguments[name] is None:
+            continue
+        if _mentions(hint, (SetImages, ContextImages)):
+            check_in_range(label, f"argument '{name}'", arguments[name])
+        elif _mentions(hint, (ElementMask,)):
+            check_mask(label, f"argument '{name}'", arguments[name])
+
+
+def _mentions(hint, aliases: tuple) -> bool:
+    return hint in aliases or any(_mentions(arg, aliases) for arg in typing.get_args(hint))
 
 
 def _mentions_array(hint) -> bool:

@@ -12,6 +12,7 @@ from fsdiff import registry
 from fsdiff.conditioners import Conditioner
 from fsdiff.config import fill_config
 from fsdiff.contracts import check_images, checked
+from fsdiff.debug import check_in_range
 from fsdiff.denoisers import Denoiser
 from fsdiff.diffusion import GaussianDiffusion
 from fsdiff.encoders import Encoder
@@ -166,6 +167,7 @@ class FewShotDiffusion(nnx.Module):
         ``[-1, 1]``), conditioned on ``context "b k h w c"`` of its class, or on the learned null (unconditional)
         when ``context`` is None. Exact: every diffusion step is evaluated."""
         check_images("FewShotDiffusion.bpd", "x", x, self.image_shape)
+        check_in_range("FewShotDiffusion.bpd", "argument 'x'", x)
         if context is None:
             template = self._encoding_template(x.shape[0])
             null = self.conditioner.null(template)
