@@ -17,6 +17,7 @@ from fsdiff.denoisers import Denoiser
 from fsdiff.diffusion import GaussianDiffusion
 from fsdiff.encoders import Encoder
 from fsdiff.errors import ConfigError, ContractError
+from fsdiff.sizes import activation_bytes, check_batch, check_fits, check_parameters, untraceable_is_too_large
 from fsdiff.typing import (
     Conditioning,
     ContextImages,
@@ -225,9 +226,21 @@ def build_model(config: object, seed: int = 0) -> FewShotDiffusion:
     shape inference: the encoder's width is the conditioner's ``in_dim``, the conditioning width the denoiser's
     ``context_dim``. A conditioner that provides a form the denoiser does not accept, or components whose shapes
     don't fit on a dummy batch (``jax.eval_shape``, no FLOPs), raise ``ConfigError`` naming both components.
-    ``build_model(model.config, seed)`` rebuilds the same model with the same parameters.
+    ``build_model(model.config, seed)`` rebuilds the same model with the same parameters. A model too large for the
+    device is a ``ConfigError`` with its estimated bytes, from shapes alone (``fsdiff.sizes``), before any
+    allocation.
     """
     cfg = fill_config(config)
+    parts = ("encoder", "conditioner", "denoiser")
+    check_batch(cfg["set_size"], tuple(cfg["image_shape"]))
+    with untraceable_is_too_large():
+        abstract = nnx.eval_shape(lambda: _assemble(cfg, seed))
+        activations = _fitting(lambda: activation_bytes(abstract), cfg, *parts)  # the loss traced: parts fit
+    check_fits(abstract, activations)
+    return _assemble(cfg, seed)
+
+
+def _assemble(cfg: dict, seed: int) -> FewShotDiffusion:
     diffusion = GaussianDiffusion(**cfg["diffusion"])
     image_shape = tuple(cfg["image_shape"])
     n = cfg["set_size"]
@@ -235,14 +248,17 @@ def build_model(config: object, seed: int = 0) -> FewShotDiffusion:
         raise ConfigError([("model.set_size", f"a leave-one-out context needs set_size >= 2, got {n}")])
     derived = {"image_shape": image_shape, "set_size": n, "rngs": nnx.Rngs(params=seed, dropout=seed + 1)}
     encoder = registry.build("encoder", cfg["encoder"], derived, "model.encoder")
-    dummy = jnp.zeros((1, n, *image_shape), jnp.float32)
+    check_parameters(encoder, "model.encoder")
+    dummy = jax.ShapeDtypeStruct((1, n, *image_shape), jnp.float32)
     encoding = _fitting(lambda: nnx.eval_shape(lambda e, x: e(x), encoder, dummy), cfg, "encoder")
     derived["in_dim"] = encoding.pooled.shape[-1]
     conditioner = registry.build("conditioner", cfg["conditioner"], derived, "model.conditioner")
+    check_parameters(conditioner, "model.conditioner")
     cond = _fitting(lambda: nnx.eval_shape(lambda c, e: c(e), conditioner, encoding), cfg, "encoder", "conditioner")
     derived["context_dim"] = (cond.vector if cond.vector is not None else cond.tokens).shape[-1]
     derived["out_channels"] = image_shape[-1] * (2 if diffusion.learn_sigma else 1)
     denoiser = registry.build("denoiser", cfg["denoiser"], derived, "model.denoiser")
+    check_parameters(denoiser, "model.denoiser")
     unaccepted = conditioner.provides - denoiser.accepts
     if unaccepted:
         accepted = ", ".join(sorted(denoiser.accepts)) or "nothing"
@@ -258,8 +274,6 @@ def build_model(config: object, seed: int = 0) -> FewShotDiffusion:
     model = FewShotDiffusion(
         encoder=encoder, conditioner=conditioner, denoiser=denoiser, diffusion=diffusion, config=cfg
     )
-    parts = ("encoder", "conditioner", "denoiser")
-    _fitting(lambda: nnx.eval_shape(lambda m, x: m.loss(x, jax.random.key(0)), model, dummy), cfg, *parts)
     return model
 
 
