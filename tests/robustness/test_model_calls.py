@@ -224,7 +224,7 @@ CASES = [
     (
         "bpd",
         lambda m: m.bpd(images(2, 8, 8, 1), images(2, 2, 4, 4, 1), KEY),
-        "argument 'context' expected images of shape [8, 8, 1]",
+        "argument 'context' expected Float[Array, 'b k h w c'] | None, got float32[2, 2, 4, 4, 1]",
     ),
     (
         "bpd",
