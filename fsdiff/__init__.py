@@ -2,6 +2,7 @@
 
 from fsdiff.conditioners import Conditioner
 from fsdiff.config import fill_config
+from fsdiff.debug import debug_checks
 from fsdiff.denoisers import Denoiser
 from fsdiff.diffusion import GaussianDiffusion
 from fsdiff.encoders import Encoder
@@ -40,6 +41,7 @@ __all__ = [
     "TrainingError",
     "add_kind",
     "build_model",
+    "debug_checks",
     "describe",
     "evaluate",
     "evaluate_run",

@@ -141,14 +141,12 @@ def _usage(message: str) -> FsdiffError:
 
 
 def _scales(text: str) -> list[float]:
-    try:
-        return [float(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, e.g. 1,2,3,5; got {text!r}") from None
+    """Comma-separated guidance scales, each checked like ``--guidance`` of ``sample``."""
+    return [_guidance(part) for part in text.split(",")]
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fsdiff", description="Few-shot diffusion models in JAX.")
+    parser = _OneLineParser(prog="fsdiff", description="Few-shot diffusion models in JAX.")
     parser.set_defaults(computes=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -171,32 +169,40 @@ def _parser() -> argparse.ArgumentParser:
 
     sample = commands.add_parser("sample", help="generate images of held-out classes from K shots each")
     sample.add_argument("--run", type=Path, required=True, help="run folder")
-    sample.add_argument("--shots", type=int, default=5, help="context images per class")
-    sample.add_argument("--num", type=int, default=8, help="generated images per class")
-    sample.add_argument("--classes", type=int, default=8, help="held-out (test) classes, one row each")
-    sample.add_argument("--steps", type=int, default=50, help="sampling steps (respaced)")
+    sample.add_argument("--shots", type=_positive_int, default=5, help="context images per class")
+    sample.add_argument("--num", type=_positive_int, default=8, help="generated images per class")
+    sample.add_argument("--classes", type=_positive_int, default=8, help="held-out (test) classes, one row each")
+    sample.add_argument("--steps", type=_positive_int, default=50, help="sampling steps (respaced)")
     sample.add_argument("--method", choices=["ddim", "ddpm"], default="ddim")
-    sample.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance scale")
-    sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("--out", type=Path, required=True, help="PNG: context | generated, one row per class")
+    sample.add_argument(
+        "--guidance",
+        type=_guidance,
+        default=None,
+        help="classifier-free guidance scale (default: the run's train.sample_guidance)",
+    )
+    sample.add_argument("--seed", type=_non_negative_int, default=0)
+    sample.add_argument("--out", type=_new_file, required=True, help="PNG: context | generated, one row per class")
     sample.add_argument("--quiet", action="store_true", help="no progress bar")
     sample.set_defaults(handler=_sample)
 
     evaluate = commands.add_parser("eval", help="few-shot metrics on held-out classes: eval.json + a Markdown table")
     evaluate.add_argument("--run", type=Path, required=True, help="run folder")
-    evaluate.add_argument("--shots", type=int, default=5, help="context images per class")
-    evaluate.add_argument("--classes", type=int, default=10, help="held-out (test) classes")
-    evaluate.add_argument("--samples", type=int, default=16, help="generated images per class")
+    evaluate.add_argument("--shots", type=_positive_int, default=5, help="context images per class")
+    evaluate.add_argument("--classes", type=_positive_int, default=10, help="held-out (test) classes")
+    evaluate.add_argument("--samples", type=_positive_int, default=16, help="generated images per class")
     evaluate.add_argument("--features", default="protonet", help="registered feature_extractor")
-    evaluate.add_argument("--fit-steps", type=int, default=None, help="training steps of the feature extractor")
+    evaluate.add_argument(
+        "--fit-steps", type=_positive_int, default=None, help="training steps of the feature extractor"
+    )
     evaluate.add_argument(
         "--guidance",
         type=_scales,
-        default=[1.0],
+        default=None,
         metavar="G[,G...]",
-        help="classifier-free guidance scale(s); several (e.g. 1,2,3,5) also plot accuracy and FD against it",
+        help="classifier-free guidance scale(s), default the run's train.sample_guidance; several (e.g. 1,2,3,5) "
+        "also plot accuracy and FD against it",
     )
-    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--seed", type=_non_negative_int, default=0)
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
     evaluate.set_defaults(handler=_eval)
 
@@ -205,6 +211,55 @@ def _parser() -> argparse.ArgumentParser:
     components.add_argument("--describe", metavar="NAME", help="options, defaults and shape contract of NAME")
     components.set_defaults(handler=_components, computes=False)
     return parser
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """A misused flag is one line naming it (``fsdiff: error: argument --shots: ...``), exit code 2, like every
+    other fsdiff error; ``--help`` shows the usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"fsdiff: error: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def _guidance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
+    return value
+
+
+def _new_file(text: str) -> Path:
+    """An output file path: not a folder, in a folder that exists (checked before any work)."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; expected a file path such as {path / 'grid.png'}")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"folder {path.parent} does not exist; create it first")
+    return path
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ Every problem is collected with its dotted path and raised at once as one ``Conf
 import dataclasses
 import difflib
 import inspect
+import math
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Literal
 
 from beartype import BeartypeConf, BeartypeStrategy
@@ -139,7 +140,22 @@ def check_value(value: object, annotation: object, path: str, problems: list) ->
     if not is_bearable(coerced, annotation, conf=_EVERY_ITEM):
         problems.append((path, f"expected {_expected(annotation)}, got {_kind_of(value)}"))
         return value
-    return _jsonable(coerced)
+    infinite = [(where, number) for where, number in _numbers(coerced, path) if not math.isfinite(number)]
+    problems.extend((where, f"expected a finite number, got {_kind_of(number)}") for where, number in infinite)
+    return value if infinite else _jsonable(coerced)
+
+
+def _numbers(value: object, path: str) -> Iterator[tuple[str, float]]:
+    """Every float in an option value (nested in lists and mappings) with its dotted path: inf and NaN pass most
+    annotations (``float``, ``x >= 0``) but are never a meaningful setting."""
+    if isinstance(value, float):
+        yield path, value
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _numbers(item, f"{path}[{i}]")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _numbers(item, _join(path, key))
 
 
 def _join(path: str, key: object) -> str:

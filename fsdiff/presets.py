@@ -5,6 +5,7 @@ from pathlib import Path
 
 import yaml
 
+from fsdiff.config_files import load_config_file
 from fsdiff.errors import ConfigError
 
 PRESETS = Path(__file__).parent / "configs"
@@ -22,11 +23,7 @@ def load_config(path_or_name: str | Path) -> dict:
         path = PRESETS / f"{path_or_name}.yaml"
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} not found (presets: {', '.join(preset_names())})")
-    try:
-        text = path.read_text()
-        config = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (OSError, ValueError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+    config = load_config_file(path)
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: expected a mapping with model/data/train sections, got {type(config).__name__}")
     return config

@@ -8,6 +8,7 @@ Dimension names, used in every contract:
 """
 
 import dataclasses
+import math
 import types
 import typing
 from typing import Annotated, Literal
@@ -32,8 +33,10 @@ PerSet = Float[Array, "b"]
 PositiveInt = Annotated[int, Is[lambda v: not isinstance(v, bool) and v > 0]]
 NonNegativeInt = Annotated[int, Is[lambda v: not isinstance(v, bool) and v >= 0]]
 Probability = Annotated[float, Is[lambda v: 0.0 <= v <= 1.0]]
-PositiveFloat = Annotated[float, Is[lambda v: v > 0.0]]
-NonNegativeFloat = Annotated[float, Is[lambda v: v >= 0.0]]
+PositiveFloat = Annotated[float, Is[lambda v: math.isfinite(v) and v > 0.0]]
+NonNegativeFloat = Annotated[float, Is[lambda v: math.isfinite(v) and v >= 0.0]]
+NonNegativeNumber = Annotated[float | int, Is[lambda v: not isinstance(v, bool) and math.isfinite(v) and v >= 0]]
+"""A finite number >= 0 given as a Python float or int (a guidance scale, a loss weight)."""
 ImageShape = Annotated[tuple[int, int, int], Is[lambda s: all(not isinstance(v, bool) and v > 0 for v in s)]]
 
 
@@ -75,8 +78,9 @@ CONSTRAINT_NAMES = {
     PositiveInt: "int > 0",
     NonNegativeInt: "int >= 0",
     Probability: "float in [0, 1]",
-    PositiveFloat: "float > 0",
-    NonNegativeFloat: "float >= 0",
+    PositiveFloat: "finite float > 0",
+    NonNegativeFloat: "finite float >= 0",
+    NonNegativeNumber: "finite number >= 0",
     ImageShape: "[height, width, channels] of ints > 0",
 }
 """Readable names of the constrained option types above, for config error messages."""

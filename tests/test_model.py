@@ -184,7 +184,10 @@ def test_sampling_from_fewer_shots_than_training_and_with_guidance(encoder):
 
 def test_too_many_shots_for_a_fixed_size_encoder_is_a_contract_error():
     model = fsdiff.build_model(model_config("set_vit"))
-    with pytest.raises(fsdiff.ContractError, match="at most set_size=4 context images per set, got k=5"):
+    with pytest.raises(
+        fsdiff.ContractError,
+        match="argument 'context' holds k=5 images per set, but the encoder takes at most set_size=4",
+    ):
         model.sample(sets(b=1, n=5), 1, jax.random.key(0), steps=2)
 
 
@@ -221,3 +224,16 @@ def test_a_tiny_model_learns_a_toy_set_problem_and_uses_its_context():
     conditional = bpd(model, x, jnp.asarray(held.context), jax.random.key(0))
     unconditional = bpd(model, x, None, jax.random.key(0))
     assert float(conditional.mean()) < float(unconditional.mean())
+
+
+def test_unconditional_samples_are_the_null_prediction_of_guided_sampling():
+    """``sample(None, ...)`` samples from the learned null conditioning: the same images as guidance 0 (whose
+    guided prediction is the null one), whatever the context, and ``sets`` sets of ``num`` images each."""
+    model = fsdiff.build_model(model_config("cnn", conditioner_options={"null_prob": 0.5}))
+    model.eval()
+    key = jax.random.key(3)
+    unconditional = model.sample(None, 3, key, sets=2, steps=4)
+    null_guided = model.sample(sets(b=2, n=2), 3, key, steps=4, guidance=0.0)
+    assert unconditional.shape == (2, 3, 8, 8, 1)
+    np.testing.assert_allclose(unconditional, null_guided, atol=1e-5)
+    assert model.sample(None, 2, key, steps=4).shape == (1, 2, 8, 8, 1)

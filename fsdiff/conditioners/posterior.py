@@ -14,6 +14,7 @@ import jax.numpy as jnp
 from flax import nnx
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from fsdiff.debug import check_probabilities
 from fsdiff.typing import PerSet
 
 PosteriorKind = Literal["none", "gaussian", "discrete"]
@@ -119,6 +120,7 @@ class DiscretePosterior(nnx.Module):
             return jnp.take(codebook, jnp.argmax(logits, axis=-1), axis=0), bits_per_dimension(kl)
         gumbel = jax.random.gumbel(key, logits.shape, logits.dtype)
         weights = jax.nn.softmax((logits + gumbel) / self.temperature, axis=-1)
+        check_probabilities("conditioner posterior 'discrete'", "code weights", weights)
         return jnp.einsum("...k,ke->...e", weights, codebook), bits_per_dimension(kl)
 
 

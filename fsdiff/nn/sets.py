@@ -24,7 +24,8 @@ def element_mean(x: Float[Array, "b n *rest"], mask: Bool[Array, "b n"] | None =
 def others_index(n: int) -> np.ndarray:
     """``"n n-1"`` integer indices: row ``i`` lists the elements of a set of ``n`` other than ``i``, in order, so
     ``x[:, others_index(n)]`` gathers every leave-one-out subset at once."""
-    return np.array([[j for j in range(n) if j != i] for i in range(n)], dtype=np.int32).reshape(n, n - 1)
+    columns = np.arange(n - 1, dtype=np.int32)[None, :]
+    return columns + (columns >= np.arange(n, dtype=np.int32)[:, None])  # vectorized: a huge n fails at once
 
 
 def _expand(mask: Bool[Array, "b n"], ndim: int) -> Bool[Array, "b n *ones"]:

@@ -33,9 +33,9 @@ class TrainOptions:
     warmup: NonNegativeInt = 100
     weight_decay: NonNegativeFloat = 0.0
     clip: PositiveFloat = 1.0
-    lr_multipliers: dict[str, float | int] = dataclasses.field(default_factory=dict)
+    lr_multipliers: dict[str, NonNegativeFloat | NonNegativeInt] = dataclasses.field(default_factory=dict)
     ema_decay: Probability = 0.999
-    kl_weight: float = 1.0
+    kl_weight: NonNegativeFloat = 1.0
     kl_warmup: NonNegativeInt = 0
     seed: NonNegativeInt = 0
     log_every: PositiveInt = 10
