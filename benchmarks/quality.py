@@ -1,13 +1,16 @@
-"""Few-shot sample quality of a preset trained for a stated budget: train, then ``evaluate_run``, then the table.
+"""Few-shot sample quality of presets trained for one stated budget: train, then ``evaluate_run``, then the tables.
 
     python benchmarks/quality.py                                  # the demo preset, its own 500 steps
     python benchmarks/quality.py --config vit_lag --steps 5000 --out runs/quality
+    python benchmarks/quality.py --config vit_lag,vit_mean,set_vit_lag,cnn_mean,vit_spatial,demo --minutes 10
 
-Trains the preset (a name from ``fsdiff/configs`` or a YAML/JSON path) on the embedded KanjiVG glyphs into
-``<out>/kanji`` and, when CJK fonts are installed (``fsdiff.data.cjk_fonts_available()``), on the font glyphs into
-``<out>/cjk_fonts``; then evaluates each run on its held-out classes (``eval.json`` and ``eval/`` in the run
-folder) and prints the Markdown table with the training and evaluation wall times. A run folder that already
-holds checkpoints is resumed (to the stated budget) rather than retrained.
+Trains each preset (a name from ``fsdiff/configs`` or a YAML/JSON path) on the embedded KanjiVG glyphs into
+``<out>/<preset>/kanji`` and, when CJK fonts are installed (``fsdiff.data.cjk_fonts_available()``), on the font
+glyphs into ``<out>/<preset>/cjk_fonts``; ``--minutes`` gives every preset the same wall budget
+(``train.time_limit``, compilation included). Then evaluates each run on its held-out test classes (``eval.json``
+and ``eval/`` in the run folder) and prints each run's Markdown table, and at the end one comparison table (a row
+a preset and data set: model / unconditional / copy). A run folder that already holds checkpoints is resumed
+rather than retrained.
 """
 
 import argparse
@@ -28,32 +31,59 @@ held-out context with real references, even with a single installed face."""
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    base = load_config(args.config)
     datasets = {"kanji": {"source": "kanji"}}
     if cjk_fonts_available():
         datasets["cjk_fonts"] = {"source": "cjk_fonts", "instances": CJK_INSTANCES}
-    for name, data in datasets.items():
-        config = apply_overrides({**base, "data": _data_section(base, data)}, [], steps=args.steps)
-        run = args.out / name
-        started = time.perf_counter()
-        train(config, run, resume=_has_checkpoints(run), progress=not args.quiet)
-        trained = time.perf_counter()
-        results = evaluate_run(
-            run,
-            shots=args.shots,
-            classes=args.classes,
-            samples=args.samples,
-            features=args.features,
-            fit=None if args.fit_steps is None else {"steps": args.fit_steps},
-            seed=args.seed,
-            sample_steps=args.sample_steps,
-            likelihood_images=args.likelihood_images,
-        )
-        evaluated = time.perf_counter()
-        budget = config.get("train", {}).get("steps", "default")
-        print(f"\n## {name}: {args.config}, {budget} steps ({run})\n")
-        print(markdown_table(results))
-        print(f"\ntraining {trained - started:.0f} s, evaluation {evaluated - trained:.0f} s (wall)")
+    rows = []
+    for preset in args.config.split(","):
+        base = load_config(preset)
+        budget = [] if args.minutes is None else [f"train.time_limit={60 * args.minutes}"]
+        for name, data in datasets.items():
+            config = apply_overrides({**base, "data": _data_section(base, data)}, budget, steps=args.steps)
+            run = args.out / Path(preset).stem / name
+            started = time.perf_counter()
+            train(config, run, resume=_has_checkpoints(run), progress=not args.quiet)
+            trained = time.perf_counter()
+            results = evaluate_run(
+                run,
+                shots=args.shots,
+                classes=args.classes,
+                samples=args.samples,
+                features=args.features,
+                fit=None if args.fit_steps is None else {"steps": args.fit_steps},
+                seed=args.seed,
+                sample_steps=args.sample_steps,
+                likelihood_images=args.likelihood_images,
+                progress=not args.quiet,
+            )
+            evaluated = time.perf_counter()
+            steps = results["checkpoint_step"]
+            print(f"\n## {name}: {preset}, {steps} steps ({run})\n")
+            print(markdown_table(results))
+            print(f"\ntraining {trained - started:.0f} s, evaluation {evaluated - trained:.0f} s (wall)")
+            rows.append((preset, name, steps, trained - started, results))
+    print("\n" + comparison_table(rows))
+
+
+def comparison_table(rows: list[tuple[str, str, int, float, dict]]) -> str:
+    """One line per preset, data set and generator: the paper-style ablation (model rows at each guidance scale,
+    then the unconditional and copy baselines of the same run)."""
+    lines = [
+        "| preset | data | steps | train s | generator | FD ↓ | precision ↑ | recall ↑ | class acc ↑ | diversity | "
+        "bpd gain ↑ |",
+        "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for preset, data, steps, seconds, results in rows:
+        generators = [(f"model g={g:g}", m) for g, m in zip(results["guidance"], results["model"], strict=True)]
+        generators += [("unconditional", results["unconditional"]), ("copy", results["copy"])]
+        gain = results["likelihood"]["gain"]
+        for label, m in generators:
+            lines.append(
+                f"| {preset} | {data} | {steps} | {seconds:.0f} | {label} | {m['frechet']:.3f} | {m['precision']:.3f} "
+                f"| {m['recall']:.3f} | {m['class_accuracy']:.3f} | {m['diversity']:.3f} | "
+                + (f"{gain:.4f} |" if label.startswith("model") else "|")
+            )
+    return "\n".join(lines)
 
 
 def _data_section(base: dict, data: dict) -> dict:
@@ -68,8 +98,9 @@ def _has_checkpoints(run: Path) -> bool:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default="demo", help="preset name or config file (default: demo)")
+    parser.add_argument("--config", default="demo", help="presets or config files, comma-separated (default: demo)")
     parser.add_argument("--steps", type=int, default=None, help="training budget in steps (default: the preset's)")
+    parser.add_argument("--minutes", type=float, default=None, help="wall budget per run (train.time_limit)")
     parser.add_argument("--out", type=Path, default=Path("runs/quality"), help="folder of the runs")
     parser.add_argument("--shots", type=int, default=5, help="context images per held-out class")
     parser.add_argument("--classes", type=int, default=10, help="held-out classes evaluated")

@@ -10,7 +10,9 @@ A failure names the component (or model method) and the argument: ``encoder:vit:
 [-1, 1] ...``.
 
 The checks are ``jax.experimental.checkify`` checks. Eager calls raise at once; under ``jax.jit`` the jitted
-function must be functionalized, e.g. ``chex.chexify(jax.jit(step), async_check=False)``. Whether they are on is
+function must be functionalized, e.g. ``chex.chexify(jax.jit(step), async_check=False)``: fsdiff's own jitted
+calls (the training step, sampling, likelihoods, the evaluation) go through ``functionalized``, which does that in
+debug mode. Whether they are on is
 read when a function is traced, so the context manager clears JAX's compilation caches on entry and exit: nothing
 traced inside keeps its checks outside, nothing traced before runs unchecked inside. Off (the default), no
 operation is added to any program: the checks are free.
@@ -18,11 +20,15 @@ operation is added to any program: the checks are free.
 
 import contextlib
 import dataclasses
+import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
+import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
+from flax import nnx
 from jax.experimental import checkify
 
 ENV_VAR = "FSDIFF_DEBUG_CHECKS"
@@ -48,6 +54,35 @@ def debug_checks_enabled() -> bool:
     if _override:
         return _override[-1]
     return os.environ.get(ENV_VAR, "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def functionalized(fn: Callable) -> Callable:
+    """``fn`` (a jitted function, or an ``nnx.jit`` one of a module first) as fsdiff calls it: in debug mode
+    wrapped by ``chex.chexify``, so that the value checks traced inside it raise (one ``ValueError`` naming the
+    first failed check); unchanged otherwise. Read at call time, like the checks themselves. For a module-first
+    function the unjitted function is checked, the module passed as its state and every non-array argument as a
+    constant (NNX refuses a module from outside the check's trace): slower, recompiled per call, and what the
+    call would change in the module is not kept; use it for inference."""
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        if not debug_checks_enabled():
+            return fn(*args, **kwargs)
+        if not (args and isinstance(args[0], nnx.Module)):
+            return chex.chexify(fn, async_check=False)(*args, **kwargs)
+        raw = getattr(fn, "__wrapped__", fn)
+        graphdef, state = nnx.split(args[0])
+        rest = list(args[1:])
+        arrays = [i for i, a in enumerate(rest) if isinstance(a, jax.Array | np.ndarray)]
+
+        def pure(state: nnx.State, *values: jax.Array):
+            for i, value in zip(arrays, values, strict=True):
+                rest[i] = value
+            return raw(nnx.merge(graphdef, state), *rest, **kwargs)
+
+        return chex.chexify(jax.jit(pure), async_check=False)(state, *(rest[i] for i in arrays))
+
+    return call
 
 
 def check_in_range(label: str, what: str, x: jax.Array, low: float = -1.0, high: float = 1.0) -> None:

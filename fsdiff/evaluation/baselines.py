@@ -6,6 +6,7 @@ import numpy as np
 from flax import nnx
 from jaxtyping import Float, PRNGKeyArray
 
+from fsdiff.debug import functionalized
 from fsdiff.model import FewShotDiffusion
 from fsdiff.typing import PositiveInt
 
@@ -48,9 +49,12 @@ def copy_samples(context: Float[np.ndarray, "b k h w c"], num: PositiveInt) -> F
     return np.take(context, np.arange(num) % context.shape[1], axis=1)
 
 
-_sample = nnx.jit(FewShotDiffusion.sample, static_argnames=("num", "steps", "method", "eta", "guidance"))
+_sample = functionalized(
+    nnx.jit(FewShotDiffusion.sample, static_argnames=("num", "steps", "method", "eta", "guidance"))
+)
 
 
+@functionalized
 @nnx.jit(static_argnames=("num", "steps", "method"))
 def _unconditional(model: FewShotDiffusion, key: PRNGKeyArray, *, num: int, steps: int | None, method: str):
     return model.sample(None, num, key, steps=steps, method=method)

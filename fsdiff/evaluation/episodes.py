@@ -12,6 +12,7 @@ from jaxtyping import Array, Float
 from tqdm.auto import tqdm
 
 from fsdiff.data import ClassImages, SetSampler
+from fsdiff.debug import debug_checks, functionalized
 from fsdiff.errors import DataError
 from fsdiff.evaluation.features import FeatureExtractor
 from fsdiff.evaluation.prototypes import prototypical_loss
@@ -65,12 +66,15 @@ def fit_extractor(
     extractor: FeatureExtractor, data: ClassImages, options: FitOptions, *, progress: bool = False
 ) -> dict[str, object]:
     """Train ``extractor`` in place on the classes of ``data``; returns the episode shape used and the mean loss
-    and query accuracy over the last tenth of the steps. ``progress``: a bar with an ETA."""
+    and query accuracy over the last tenth of the steps. ``progress``: a bar with an ETA. Debug value checks
+    (``fsdiff.debug``) are off while it trains: the extractor is the evaluation's instrument, not a model under
+    test, and its optimizer step changes it in place."""
     shape = episode_shape(data, ways=options.ways, shots=options.shots, queries=options.queries)
     sampler = SetSampler(data, set_size=shape.shots + shape.queries, batch_size=shape.ways, seed=options.seed)
     optimizer = nnx.Optimizer(extractor, optax.adam(options.lr), wrt=nnx.Param)
     steps = tqdm(range(options.steps), desc="fitting features", unit="step", disable=not progress, dynamic_ncols=True)
-    history = [_train_step(extractor, optimizer, jnp.asarray(sampler.batch(step)), shape.shots) for step in steps]
+    with debug_checks(False):
+        history = [_train_step(extractor, optimizer, jnp.asarray(sampler.batch(step)), shape.shots) for step in steps]
     tail = np.asarray([(float(loss), float(accuracy)) for loss, accuracy in history[-max(1, options.steps // 10) :]])
     return {
         **dataclasses.asdict(shape),
@@ -119,6 +123,7 @@ def _train_step(
     return loss, accuracy
 
 
+@functionalized
 @nnx.jit(static_argnums=2)
 def _episode_accuracy(extractor: FeatureExtractor, episode: Episode, shots: int) -> Float[Array, ""]:
     return _episode_loss(extractor, episode, shots)[1]

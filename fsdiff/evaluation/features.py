@@ -13,6 +13,7 @@ from jaxtyping import Array, Float, Float64
 from fsdiff import registry
 from fsdiff.component import Contracted
 from fsdiff.config import fill_component
+from fsdiff.debug import functionalized
 from fsdiff.typing import Images, PositiveInt
 
 Features = Float[Array, "b f"]
@@ -63,6 +64,7 @@ def embed(
     return np.concatenate(parts)[:count].astype(np.float64)
 
 
+@functionalized
 @nnx.jit
 def _forward(extractor: FeatureExtractor, images: Images) -> Features:
     return extractor(images)

@@ -9,9 +9,10 @@ from flax import nnx
 from jaxtyping import Float, PRNGKeyArray
 from tqdm.auto import tqdm
 
+from fsdiff.debug import functionalized
 from fsdiff.model import FewShotDiffusion
 
-_bpd = nnx.jit(FewShotDiffusion.bpd)
+_bpd = functionalized(nnx.jit(FewShotDiffusion.bpd))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

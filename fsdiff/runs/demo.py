@@ -44,7 +44,15 @@ def run_demo(out: str | os.PathLike, *, steps: int | None = None, progress: bool
     test = run.splits().test
     classes = range(min(CLASSES, test.num_classes))
     sets = context_sets(test, shots=SHOTS, targets=1, classes=classes, seed=0)
-    few_shot_grid(model, sets.context, run.path / "demo.png", num=SAMPLES, seed=0, progress=progress)
+    few_shot_grid(
+        model,
+        sets.context,
+        run.path / "demo.png",
+        num=SAMPLES,
+        guidance=run.options.sample_guidance,
+        seed=0,
+        progress=progress,
+    )
     likelihood = likelihood_gain(
         model, sets.context[:LIKELIHOOD_IMAGES], sets.targets[:LIKELIHOOD_IMAGES], jax.random.key(0), progress=progress
     )

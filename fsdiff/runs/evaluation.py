@@ -56,7 +56,7 @@ def evaluate_run(
     seed: int = 0,
     sample_steps: int | None = 50,
     method: str = "ddim",
-    guidance: float | Sequence[float] = 1.0,
+    guidance: float | Sequence[float] | None = None,
     likelihood_images: int = 2,
     neighbours: int = 3,
     extractor_episodes: int = 50,
@@ -68,8 +68,10 @@ def evaluate_run(
     ``features`` names the feature extractor (a registered ``feature_extractor``, or ``{"type": name,
     **options}``); a trainable one is fitted with ``fit`` (``FitOptions`` keywords) on the training classes the
     first time and reused from ``<run>/features/`` afterwards. ``guidance``: one scale or several (each evaluated;
-    several also write the guidance plot).
+    several also write the guidance plot); the run's ``train.sample_guidance`` unless given.
     """
+    run = Run(run_dir)
+    guidance = run.options.sample_guidance if guidance is None else guidance
     scales = [guidance] if isinstance(guidance, int | float) else list(guidance)
     check_settings(
         shots=shots,
@@ -80,7 +82,6 @@ def evaluate_run(
         extractor_episodes=extractor_episodes,
         guidance=scales,
     )
-    run = Run(run_dir)
     config = run.config
     splits = run.splits()
     if splits.test.num_classes < 2:

@@ -13,6 +13,7 @@ from fsdiff.errors import CheckpointError, ConfigError
 from fsdiff.model import FewShotDiffusion, build_model
 from fsdiff.runs.checkpoints import Checkpoints
 from fsdiff.runs.lock import LOCK, run_lock
+from fsdiff.training.options import TrainOptions
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
@@ -47,6 +48,11 @@ class Run:
 
     def write_config(self, config: dict) -> None:
         _write_text(self.path / CONFIG, json.dumps(config, indent=2) + "\n")
+
+    @property
+    def options(self) -> TrainOptions:
+        """The run's ``train`` section (options added since the run was written take their defaults)."""
+        return TrainOptions(**self.config["train"])
 
     def splits(self) -> Splits:
         return run_splits(self.config)

@@ -15,10 +15,13 @@ from tqdm.auto import tqdm
 
 from fsdiff.data import context_sets
 from fsdiff.data.pixels import to_uint8
+from fsdiff.debug import functionalized
 from fsdiff.model import FewShotDiffusion
 from fsdiff.runs.folder import Run
 
-_sample = nnx.jit(FewShotDiffusion.sample, static_argnames=("num", "steps", "method", "eta", "guidance"))
+_sample = functionalized(
+    nnx.jit(FewShotDiffusion.sample, static_argnames=("num", "steps", "method", "eta", "guidance"))
+)
 
 
 def sample_run(
@@ -30,13 +33,15 @@ def sample_run(
     classes: int = 8,
     steps: int | None = 50,
     method: str = "ddim",
-    guidance: float = 1.0,
+    guidance: float | None = None,
     seed: int = 0,
     progress: bool = False,
 ) -> Path:
     """``fsdiff sample``: ``shots`` images of each of ``classes`` test classes (never seen in training) condition
-    ``num`` new images each, with the run's EMA weights; writes the grid to ``out``."""
+    ``num`` new images each, with the run's EMA weights; writes the grid to ``out``. ``guidance``: the run's
+    ``train.sample_guidance`` unless given."""
     run = Run(run_dir)
+    guidance = run.options.sample_guidance if guidance is None else guidance
     test = run.splits().test
     contexts = context_sets(test, shots=shots, classes=range(min(classes, test.num_classes)), seed=seed)
     few_shot_grid(run.load(), contexts.context, out, num=num, steps=steps, method=method, guidance=guidance, seed=seed)

@@ -58,8 +58,11 @@ def train(
     run = Run(out_dir)
     run.check_writable()
     requested = config if config is not None else run.config if run.exists() else None
-    if requested is not None and fill_run_config(requested)["train"]["distributed"]:
-        distributed.initialize(TrainOptions(**fill_run_config(requested)["train"]))
+    options = None if requested is None else TrainOptions(**fill_run_config(requested)["train"])
+    if options is not None and options.distributed:
+        if options.time_limit is not None:
+            raise ConfigError([("train.time_limit", "not with train.distributed: the processes would stop apart")])
+        distributed.initialize(options)
     with run.lock() if distributed.is_primary() else contextlib.nullcontext():
         cfg = _run_config(config, run, resume)
         return _train(cfg, run, resume, progress)
@@ -102,6 +105,7 @@ def _train(cfg: dict, run: Run, resume: bool, progress: bool) -> TrainState:
         bar = tqdm(total=options.steps, initial=start, disable=not progress, unit="step", dynamic_ncols=True)
         with interrupts.deferred():
             try:
+                started = time.perf_counter()
                 for step in range(start, options.steps):
                     if interrupts.pending():
                         break
@@ -110,15 +114,18 @@ def _train(cfg: dict, run: Run, resume: bool, progress: bool) -> TrainState:
                     log.add(metrics)
                     bar.update(1)
                     done = step + 1
-                    at_checkpoint = done % options.checkpoint_every == 0 or done == options.steps
+                    last = done == options.steps or _out_of_time(options, started)
+                    at_checkpoint = done % options.checkpoint_every == 0 or last
                     if done % options.log_every == 0 or at_checkpoint:
                         bar.set_postfix(log.flush(done), refresh=False)
                         _check_finite(step_fn.state(leaves), checkpoints)
                     if at_checkpoint:
                         saved = checkpoints.save(step_fn.state(leaves))
-                    at_preview = done % options.sample_every == 0 or done == options.steps
+                    at_preview = done % options.sample_every == 0 or last
                     if primary and at_preview and not interrupts.pending():  # a preview may compile: stop first
                         preview.save(step_fn.state(leaves), done)
+                    if last:
+                        break
             finally:
                 bar.close()
             if interrupts.pending():
@@ -130,6 +137,10 @@ def _train(cfg: dict, run: Run, resume: bool, progress: bool) -> TrainState:
     if metrics:
         save_loss_curve([r["step"] for r in metrics], [r["loss"] for r in metrics], run.path / "loss.png")
     return step_fn.state(leaves)
+
+
+def _out_of_time(options: TrainOptions, started: float) -> bool:
+    return options.time_limit is not None and time.perf_counter() - started >= options.time_limit
 
 
 def _stop(state: TrainState, saved: int, log: "_MetricsLog", checkpoints: Checkpoints) -> None:
@@ -235,5 +246,6 @@ class _Preview:
             self.dir / f"step_{step:07d}.png",
             num=self.options.sample_num,
             steps=self.options.sample_steps,
+            guidance=self.options.sample_guidance,
             seed=self.options.seed + 1,
         )

@@ -3,6 +3,7 @@
 import jax
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from fsdiff.debug import functionalized
 from fsdiff.training.state import TrainState
 from fsdiff.training.step import StepFn
 from fsdiff.typing import SetImages
@@ -21,7 +22,7 @@ class FlatStep:
     def __init__(self, step: StepFn, like: TrainState):
         self.treedef = jax.tree.structure(like)
         self.step = step
-        self.jitted = jax.jit(self.flat, donate_argnums=0)
+        self.jitted = functionalized(jax.jit(self.flat, donate_argnums=0))
 
     def __call__(
         self, leaves: list[Array], batch: SetImages, key: PRNGKeyArray

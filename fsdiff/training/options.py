@@ -12,21 +12,25 @@ from fsdiff.typing import NonNegativeFloat, NonNegativeInt, PositiveFloat, Posit
 class TrainOptions:
     """How to train: its keyword constructor is the ``train`` config section.
 
-        ``steps`` optimizer steps on batches of ``batch_sets`` sets (of the model's ``set_size``). AdamW with linear
-        warm-up over ``warmup`` steps then cosine decay to ``lr * final_lr_fraction``, global-norm clipping at ``clip``,
-        decoupled ``weight_decay`` on weight matrices only. ``lr_multipliers`` scales the learning rate per module
-        (``encoder``, ``conditioner``, ``denoiser``); 0 freezes a module (its parameters get no update at all, Adam
-        included). EMA of the parameters with ``ema_decay`` (warmed up as ``min(decay, (1 + t) / (10 + t))``). The KL
-        weight ramps linearly from 0 to ``kl_weight`` over ``kl_warmup`` steps. Every ``log_every`` steps a line of
-        ``metrics.jsonl``; every ``checkpoint_every`` steps an atomic checkpoint (the last ``keep`` are kept); every
-        ``sample_every`` steps a sample grid of held-out (validation) classes. ``seed`` fixes initialisation, batches
-        and noise. ``distributed``: join the other processes of a multi-host run first, at ``coordinator_address``
-    (``host:port`` of process 0) as ``process_id`` of ``num_processes``, each read from ``JAX_COORDINATOR_ADDRESS``,
-    ``JAX_NUM_PROCESSES``, ``JAX_PROCESS_ID`` when unset, or detected by JAX when none is set (SLURM ...; see README
-    and ``fsdiff.training.distributed``).
+    ``steps`` optimizer steps on batches of ``batch_sets`` sets (of the model's ``set_size``), or fewer when
+    ``time_limit`` seconds of training have passed (compilation included; the step crossing it is saved: equal wall
+    budgets for comparisons). AdamW with linear warm-up over ``warmup`` steps then cosine decay to
+    ``lr * final_lr_fraction``, global-norm clipping at ``clip``, decoupled ``weight_decay`` on weight matrices only.
+    ``lr_multipliers`` scales the learning rate per module (``encoder``, ``conditioner``, ``denoiser``); 0 freezes a
+    module (its parameters get no update at all, Adam included). EMA of the parameters with ``ema_decay`` (warmed
+    up as ``min(decay, (1 + t) / (10 + t))``). The KL weight ramps linearly from 0 to ``kl_weight`` over
+    ``kl_warmup`` steps. Every ``log_every`` steps a line of ``metrics.jsonl``; every ``checkpoint_every`` steps an
+    atomic checkpoint (the last ``keep`` are kept); every ``sample_every`` steps a sample grid of held-out
+    (validation) classes. ``sample_guidance`` is the classifier-free guidance scale of the run's samples: those
+    grids, ``demo.png``, and the default of ``fsdiff sample`` and ``fsdiff eval``. ``seed`` fixes initialisation,
+    batches and noise. ``distributed``: join the other processes of a multi-host run first, at
+    ``coordinator_address`` (``host:port`` of process 0) as ``process_id`` of ``num_processes``, each read from
+    ``JAX_COORDINATOR_ADDRESS``, ``JAX_NUM_PROCESSES``, ``JAX_PROCESS_ID`` when unset, or detected by JAX when none
+    is set (SLURM ...; see README and ``fsdiff.training.distributed``).
     """
 
     steps: PositiveInt = 2000
+    time_limit: PositiveFloat | None = None
     batch_sets: PositiveInt = 8
     lr: PositiveFloat = 3e-4
     final_lr_fraction: Probability = 0.1
@@ -46,6 +50,7 @@ class TrainOptions:
     sample_classes: PositiveInt = 6
     sample_num: PositiveInt = 8
     sample_steps: PositiveInt = 50
+    sample_guidance: NonNegativeFloat = 1.0
     val_classes: Probability | NonNegativeInt = 0.1
     test_classes: Probability | NonNegativeInt = 0.1
     distributed: bool = False

@@ -8,7 +8,7 @@ import math
 import pytest
 
 import fsdiff
-from fsdiff.presets import apply_overrides, read_config
+from fsdiff.presets import apply_overrides, load_config
 from fsdiff.sizes import device_memory
 from fsdiff.training.options import fill_run_config
 from tests.runs import TINY
@@ -127,7 +127,7 @@ def test_a_broken_yaml_file_is_one_line_with_file_line_and_column(tmp_path, text
     path = tmp_path / "run.yaml"
     path.write_text(text)
     with pytest.raises(fsdiff.ConfigError) as raised:
-        read_config(path)
+        load_config(path)
     message = str(raised.value)
     assert message.startswith("invalid config:\n  ") and message.count("\n") == 1, message
     assert expected.format(file=path) in message, message
@@ -146,14 +146,14 @@ def test_a_broken_json_file_is_one_line_naming_the_file(tmp_path, text, expected
     path = tmp_path / "run.json"
     path.write_text(text)
     with pytest.raises(fsdiff.ConfigError) as raised:
-        read_config(path)
+        load_config(path)
     assert expected.format(file=path) in str(raised.value), str(raised.value)
 
 
 def test_a_valid_yaml_file_with_repeated_keys_in_different_mappings_reads(tmp_path):
     path = tmp_path / "run.yaml"
     path.write_text("model:\n  encoder: {type: cnn, dim: 8}\n  denoiser: {type: dit, dim: 8}\n")
-    assert read_config(path)["model"]["denoiser"] == {"type": "dit", "dim": 8}
+    assert load_config(path)["model"]["denoiser"] == {"type": "dit", "dim": 8}
 
 
 SIZE_CASES = [

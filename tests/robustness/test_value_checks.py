@@ -7,6 +7,7 @@ import functools
 import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 from flax import nnx
 from jax.experimental import checkify
@@ -15,6 +16,9 @@ import fsdiff
 from benchmarks.contracts import unchecked
 from fsdiff.debug import ENV_VAR, check_probabilities, debug_checks_enabled
 from fsdiff.model import FewShotDiffusion
+from fsdiff.runs import train
+from fsdiff.runs.grids import few_shot_grid
+from tests.runs import tiny_config
 from tests.test_model import model_config, sets
 
 KEY = jax.random.key(0)
@@ -137,3 +141,15 @@ def test_off_the_checks_add_no_operation_to_a_traced_program(monkeypatch):
     with fsdiff.debug_checks():
         on = traced(FewShotDiffusion.loss)
     assert len(on.jaxpr.eqns) > len(bare.jaxpr.eqns)
+
+
+def test_fsdiffs_own_jitted_calls_train_sample_and_check_values_in_debug_mode(tmp_path):
+    """The training step, the preview grid and ``few_shot_grid`` are jitted by fsdiff itself: in debug mode they
+    are functionalized, so a run trains and samples, and bad values still fail by name."""
+    run = tmp_path / "run"
+    with fsdiff.debug_checks():
+        train(tiny_config(steps=2, checkpoint_every=2, log_every=2, sample_every=2), run, progress=False)
+        assert (run / "samples" / "step_0000002.png").is_file()
+        model = fsdiff.load(run)
+        with pytest.raises(Failure, match=r"FewShotDiffusion.sample: argument 'context' has values outside \[-1, 1\]"):
+            few_shot_grid(model, np.full((1, 2, 8, 8, 1), 3.0, np.float32), tmp_path / "grid.png", num=1, steps=2)

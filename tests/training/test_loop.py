@@ -158,3 +158,19 @@ def test_run_folder_has_config_metrics_samples_and_loss_curve(tmp_path):
     assert (out / "samples" / "step_0000004.png").is_file() and (out / "loss.png").is_file()
     model = fsdiff.load(out)
     assert isinstance(model, fsdiff.FewShotDiffusion) and model.config == Run(out).config["model"]
+
+
+def test_a_time_limit_ends_training_early_with_its_last_step_saved_and_previewed(tmp_path):
+    """A limit shorter than the first step (which compiles) stops after that step, as a budget of wall time would:
+    the step is checkpointed, logged and previewed, exactly as a run's last step."""
+    out = tmp_path / "run"
+    state = train(tiny_config(steps=50, checkpoint_every=25, log_every=25, time_limit=1e-3), out, progress=False)
+    assert int(state.step) == 1
+    assert Run(out).steps() == [1]
+    assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1]
+    assert (out / "samples" / "step_0000001.png").is_file()
+
+
+def test_a_time_limit_is_refused_for_a_multi_host_run(tmp_path):
+    with pytest.raises(fsdiff.ConfigError, match="train.time_limit: not with train.distributed"):
+        train(tiny_config(time_limit=60.0, distributed=True), tmp_path / "run", progress=False)
