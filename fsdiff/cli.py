@@ -12,6 +12,7 @@ runtime down under them is what crashed ("segfault after fsdiff: interrupted").
 import argparse
 import json
 import logging
+import math
 import os
 import sys
 from pathlib import Path
@@ -32,7 +33,10 @@ def main(argv: list[str] | None = None) -> int:
 
     own_process = argv is None
     if own_process:  # not a call from Python: choose its allocator
-        use_fast_allocator()
+        try:
+            use_fast_allocator()
+        except FsdiffError as exc:
+            return _error(exc)
     try:
         with handle_interrupts():
             return _run(args)
@@ -50,9 +54,14 @@ def _run(args: argparse.Namespace) -> int:
     try:
         return args.handler(args) or 0
     except FsdiffError as exc:
-        message = str(exc).replace(":\n  ", ": ", 1).replace("\n  ", "; ")
-        print(f"fsdiff: error: {message}", file=sys.stderr)
-        return 2
+        return _error(exc)
+
+
+def _error(exc: FsdiffError) -> int:
+    """Every fsdiff error: one line, exit code 2."""
+    message = str(exc).replace(":\n  ", ": ", 1).replace("\n  ", "; ")
+    print(f"fsdiff: error: {message}", file=sys.stderr)
+    return 2
 
 
 def _components(args: argparse.Namespace) -> int:
