@@ -63,8 +63,9 @@ def train(
         if options.time_limit is not None:
             raise ConfigError([("train.time_limit", "not with train.distributed: the processes would stop apart")])
         distributed.initialize(options)
-    with run.lock() if distributed.is_primary() else contextlib.nullcontext():
-        cfg = _run_config(config, run, resume)
+    primary = distributed.is_primary()
+    with run.lock() if primary else contextlib.nullcontext():
+        cfg = _run_config(config, run, resume, inspect=primary)
         return _train(cfg, run, resume, progress)
 
 
@@ -154,7 +155,9 @@ def _stop(state: TrainState, saved: int, log: "_MetricsLog", checkpoints: Checkp
         _log.info("interrupted at step %d; the newest checkpoint is step %d", step, saved)
 
 
-def _run_config(config: object | None, run: Run, resume: bool) -> dict:
+def _run_config(config: object | None, run: Run, resume: bool, *, inspect: bool = True) -> dict:
+    """The filled config to train with. ``inspect``: refuse a fresh run into a folder holding checkpoints (only
+    process 0 of a multi-host run looks: reading checkpoints is a collective step there)."""
     if resume:
         if not run.exists():
             raise CheckpointError(f"{run.path}: no run to resume (no config.json); drop --resume to start one")
@@ -172,7 +175,7 @@ def _run_config(config: object | None, run: Run, resume: bool) -> dict:
     if config is None:
         raise ConfigError("no run config given")
     cfg = fill_run_config(config)
-    if run.steps() or ((run.path / "checkpoints").is_dir() and any((run.path / "checkpoints").iterdir())):
+    if inspect and (run.steps() or ((run.path / "checkpoints").is_dir() and any((run.path / "checkpoints").iterdir()))):
         raise CheckpointError(f"{run.path} already holds a run; pass --resume to continue it, or choose another --out")
     return cfg
 
