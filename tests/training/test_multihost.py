@@ -80,7 +80,7 @@ def _free_address():
 
 
 @pytest.mark.xfail(
-    strict=True,
+    strict=False,  # the divergence may depend on timing; a pass must not fail the suite
     reason="known failure, issue #15 open: since training moved into the Run layer (fsdiff/runs), the two processes "
     "reach Orbax's first multi-host sync at different points (sync_global_devices name mismatch)",
 )
