@@ -87,9 +87,11 @@ def _free_address():
 def test_two_processes_train_checkpoint_and_resume_to_the_parameters_of_one_process_on_four_devices(tmp_path, cli_env):
     single, multi = tmp_path / "single", tmp_path / "multi"
     reference = _train(single, cli_env, devices=4, steps=4)
-    _finish(_train(multi, cli_env, devices=2, steps=2, distributed=(_free_address(), 2)))
-    _finish(_train(multi, cli_env, devices=2, steps=4, resume=True, distributed=(_free_address(), 2)))
-    _finish(reference)
+    try:
+        _finish(_train(multi, cli_env, devices=2, steps=2, distributed=(_free_address(), 2)))
+        _finish(_train(multi, cli_env, devices=2, steps=4, resume=True, distributed=(_free_address(), 2)))
+    finally:
+        _finish(reference)
     (single_step, expected), (multi_step, got) = _params(single), _params(multi)
     assert single_step == multi_step == 4
     for e, g in zip(jax.tree.leaves(expected), jax.tree.leaves(got), strict=True):
