@@ -70,9 +70,7 @@ def evaluate_run(
     first time and reused from ``<run>/features/`` afterwards. ``guidance``: one scale or several (each evaluated;
     several also write the guidance plot); the run's ``train.sample_guidance`` unless given.
     """
-    run = Run(run_dir)
-    guidance = run.options.sample_guidance if guidance is None else guidance
-    scales = [guidance] if isinstance(guidance, int | float) else list(guidance)
+    given = None if guidance is None else [guidance] if isinstance(guidance, int | float) else list(guidance)
     check_settings(
         shots=shots,
         classes=classes,
@@ -80,8 +78,10 @@ def evaluate_run(
         likelihood_images=likelihood_images,
         neighbours=neighbours,
         extractor_episodes=extractor_episodes,
-        guidance=scales,
+        guidance=[1.0] if given is None else given,  # the run's own scale was checked when it was trained
     )
+    run = Run(run_dir)
+    scales = [run.options.sample_guidance] if given is None else given
     config = run.config
     splits = run.splits()
     if splits.test.num_classes < 2:
