@@ -1,9 +1,11 @@
 """``python -m benchmarks --device``: what fsdiff does on one accelerator, in a bounded few minutes.
 
-Parts, in this order: the bf16 (and float32) matmul rate of the device; the training step of config A at 4 and 64
-sets a batch, in float32 and bfloat16 (step ms, images/s, compile s, XLA's FLOPs, achieved TFLOP/s and its ratio to
-the bf16 matmul rate, the MFU; peak device memory); a smoke of the real CLI on the device: ``fsdiff train`` (a few
-hundred steps), ``fsdiff sample`` and ``fsdiff eval`` of that run; then config C1's steps like A's.
+Parts, in this order: the bf16 (and float32) matmul rate of the device; the training steps of configs A and C1 at
+64 sets a batch, in bfloat16 and float32 (step ms, images/s, compile s, XLA's FLOPs, achieved TFLOP/s and its ratio
+to the bf16 matmul rate, the MFU; peak device memory); a smoke of the real CLI on the device: ``fsdiff train`` (a few
+hundred steps), ``fsdiff sample`` and ``fsdiff eval`` of that run; then the same steps at 4 sets a batch. Each step
+compiles in a process of its own (25-40 s on an H200), so the default budget holds the 64-set rows and what fits
+after them; ``--budget 600`` runs every part (``benchmarks/DEVICE.md``).
 
 Each part runs in a process of its own (``benchmarks.device_worker`` or the ``fsdiff`` CLI) under its own time
 limit, shortened to what is left of the whole budget (``--budget``, 285 s by default: the run fits in 5 minutes of
@@ -30,7 +32,7 @@ QUICK_BUDGET_S = 1200.0
 QUICK_LIMIT_S = 300.0
 """Quick mode runs in the test suite on a shared, loaded CPU: its limits only stop a hung part."""
 GRACE_S = 5.0
-DTYPES = ("float32", "bfloat16")
+DTYPES = ("bfloat16", "float32")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,31 +68,39 @@ def main(out: Path, *, quick: bool, budget_s: float | None = None) -> list[dict]
 
 
 def parts(scratch: Path, out: Path, *, quick: bool) -> list[Part]:
-    """The parts in priority order: the matmul rate, config A's steps (a process per dtype, both batch sizes), the
-    CLI smoke, then C1's steps. Quick mode: config A only, and limits for a loaded CPU."""
+    """The parts in priority order: the matmul rate, A's and C1's steps at 64 sets (a process each), the CLI
+    smoke, then the steps at 4 sets. Quick mode: config A at 2 sets only, and limits for a loaded CPU."""
     worker = [sys.executable, "-m", "benchmarks.device_worker", "--out", str(out), *(["--quick"] if quick else [])]
     config, run, grid = scratch / "smoke.json", scratch / "run", scratch / "grid.png"
     config.write_text(json.dumps(smoke_config(quick)))
     cli = [sys.executable, "-m", "fsdiff.cli"]
     few = ["--shots", "2", "--classes", "2"] if quick else ["--shots", "5", "--classes", "4"]
-    limit = {"matmul": 25, "step": 55, "train": 50, "sample": 25, "eval": 40}
+    limit = {"matmul": 25, "step": 60, "train": 120, "sample": 30, "eval": 60}
     if quick:
         limit = dict.fromkeys(limit, QUICK_LIMIT_S)
 
-    def steps(name: str) -> list[Part]:
-        command = [*worker, "step", name]
-        return [Part(f"step {name} {dtype}", [*command, dtype], limit["step"], rows_itself=True) for dtype in DTYPES]
+    def steps(sets: int) -> list[Part]:
+        return [
+            Part(
+                f"step {name} {dtype} {sets}",
+                [*worker, "step", name, dtype, str(sets)],
+                limit["step"],
+                rows_itself=True,
+            )
+            for name in (["A"] if quick else ["A", "C1"])
+            for dtype in DTYPES
+        ]
 
     return [
         Part("matmul", [*worker, "matmul"], limit["matmul"], rows_itself=True),
-        *steps("A"),
+        *steps(2 if quick else 64),
         Part("fsdiff train", [*cli, "train", "--config", str(config), "--out", str(run), "--quiet"], limit["train"],
              produces=run / "metrics.jsonl"),
         Part("fsdiff sample", [*cli, "sample", "--run", str(run), *few, "--num", "4", "--steps", "10", "--out",
                                str(grid)], limit["sample"], produces=grid),
         Part("fsdiff eval", [*cli, "eval", "--run", str(run), *few, "--samples", "4", "--fit-steps",
                              "2" if quick else "100"], limit["eval"], produces=run / "eval.json"),
-        *([] if quick else steps("C1")),
+        *([] if quick else steps(4)),
     ]  # fmt: skip
 
 

@@ -2,7 +2,7 @@
 as each figure exists.
 
     python -m benchmarks.device_worker --out rows.jsonl matmul
-    python -m benchmarks.device_worker --out rows.jsonl step A bfloat16      # 4 then 64 sets a batch
+    python -m benchmarks.device_worker --out rows.jsonl step A bfloat16 64   # 64 sets a batch
 """
 
 import argparse
@@ -19,9 +19,6 @@ from fsdiff.nn.attention import fused_implementation
 from fsdiff.nn.precision import COMPUTE_DTYPES, set_compute_dtype
 from fsdiff.training import FlatStep, make_train_step
 
-BATCHES = (4, 64)
-QUICK_BATCHES = (2,)
-
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.device_worker", description=__doc__.split("\n\n")[0])
@@ -30,6 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("part", choices=["matmul", "step"])
     parser.add_argument("config", nargs="?", help="step: a reference config name (A, C1)")
     parser.add_argument("dtype", nargs="?", choices=list(COMPUTE_DTYPES), help="step: the compute dtype")
+    parser.add_argument("sets", nargs="?", type=int, help="step: sets a batch")
     args = parser.parse_args(argv)
     settings = Settings(quick=args.quick, warmup=1, repeats=2) if args.quick else Settings(quick=False, warmup=3,
                                                                                           repeats=20)  # fmt: skip
@@ -37,10 +35,11 @@ def main(argv: list[str] | None = None) -> None:
         append_row(args.out, {"part": "matmul", **matmul_rates(settings)})
         return
     bf16_tflops = next((r["bf16_tflops"] for r in read_rows(args.out) if "bf16_tflops" in r), None)
-    for batch_sets in QUICK_BATCHES if args.quick else BATCHES:
-        ref = configs.find(args.config, args.quick)
-        ref = dataclasses.replace(ref, batch_sets=batch_sets, model={**ref.model, "compute_dtype": args.dtype})
-        append_row(args.out, {"part": f"step {args.config} {args.dtype}", **step_row(ref, settings, bf16_tflops)})
+    ref = configs.find(args.config, args.quick)
+    ref = dataclasses.replace(ref, batch_sets=args.sets, model={**ref.model, "compute_dtype": args.dtype})
+    append_row(
+        args.out, {"part": f"step {args.config} {args.dtype} {args.sets}", **step_row(ref, settings, bf16_tflops)}
+    )
 
 
 def matmul_rates(settings: Settings) -> dict:

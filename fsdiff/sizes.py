@@ -99,8 +99,9 @@ def activation_bytes(model: nnx.Module) -> int:
 
 
 def device_memory() -> int:
-    """Bytes of memory of the first JAX device (its allocator's limit), or of the host when it reports none."""
-    stats = jax.devices()[0].memory_stats() or {}
+    """Bytes of memory of this process's first JAX device (its allocator's limit), or of the host when it reports
+    none. (In a multi-host run ``jax.devices()[0]`` may be another process's device, which reports nothing.)"""
+    stats = jax.local_devices()[0].memory_stats() or {}
     if "bytes_limit" in stats:
         return int(stats["bytes_limit"])
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

@@ -86,7 +86,10 @@ def test_device_quick_run_writes_a_row_per_part_with_the_device_figures(tmp_path
     assert not failed, failed
     assert rows[0]["part"] == "matmul" and rows[0]["bf16_tflops"] > 0
     steps = [row for row in rows if row["part"].startswith("step")]
-    assert [(row["config"], row["compute_dtype"]) for row in steps] == [("A", "float32"), ("A", "bfloat16")]
+    assert [(row["config"], row["compute_dtype"], row["batch_sets"]) for row in steps] == [
+        ("A", "bfloat16", 2),
+        ("A", "float32", 2),
+    ]
     for row in steps:
         for key in ("step_ms", "images_per_s", "achieved_tflops", "mfu", "compile_s"):
             assert row[key] > 0, key

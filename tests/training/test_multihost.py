@@ -79,11 +79,6 @@ def _free_address():
         return f"localhost:{s.getsockname()[1]}"
 
 
-@pytest.mark.xfail(
-    strict=False,  # the divergence may depend on timing; a pass must not fail the suite
-    reason="known failure, issue #15 open: since training moved into the Run layer (fsdiff/runs), the two processes "
-    "reach Orbax's first multi-host sync at different points (sync_global_devices name mismatch)",
-)
 def test_two_processes_train_checkpoint_and_resume_to_the_parameters_of_one_process_on_four_devices(tmp_path, cli_env):
     single, multi = tmp_path / "single", tmp_path / "multi"
     reference = _train(single, cli_env, devices=4, steps=4)
