@@ -6,15 +6,18 @@ leave threads behind. So ``handle_interrupts`` lets the C-level handler wake a w
 ``signal.set_wakeup_fd``); the watcher records the signal and arms a deadline after which the process ends itself
 (``os._exit(128 + signum)``). Code in a ``deferred()`` section (the training loop, which checks ``pending()``
 between steps and saves the current step before it stops) is never interrupted mid-way; elsewhere the handler
-raises ``Interrupted`` as soon as Python runs it. A second signal ends the process at once.
+raises ``Interrupted`` as soon as Python runs it. A second signal ends the process at once. When Python runs the
+handler where an exception cannot propagate (a garbage-collection callback, such as jaxlib's), the ``Interrupted``
+is dropped without a traceback and the deadline ends the process.
 """
 
 import contextlib
+import functools
 import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 GRACE_S = 8.0
 """Seconds from the first signal to the forced end: inside the 10 s a user (or a scheduler) gives."""
@@ -59,12 +62,15 @@ def handle_interrupts(grace_s: float = GRACE_S) -> Iterator[None]:
     os.set_blocking(write_fd, False)
     previous = {s: signal.signal(s, _handler) for s in SIGNALS}
     previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = functools.partial(_unraisable, previous_hook)
     watcher = threading.Thread(target=_watch, args=(read_fd, grace_s), daemon=True, name="fsdiff-interrupts")
     watcher.start()
     try:
         yield
     finally:
         signal.set_wakeup_fd(previous_fd)
+        sys.unraisablehook = previous_hook
         for s, handler in previous.items():
             signal.signal(s, handler)
         os.close(write_fd)
@@ -75,6 +81,11 @@ def _handler(signum: int, frame: object) -> None:
         _received.append(signum)
     if not _deferred:
         raise Interrupted(_received[0])
+
+
+def _unraisable(previous: Callable, unraisable: object) -> None:
+    if not isinstance(unraisable.exc_value, Interrupted):
+        previous(unraisable)
 
 
 def _watch(read_fd: int, grace_s: float) -> None:

@@ -106,3 +106,26 @@ def test_sigint_stops_a_run_started_with_sigint_ignored(tmp_path, config_file, c
     wait_for(lambda: len(Run(out).metrics()) >= 2, process)
     code, stderr, took = stop(process, signal.SIGINT)
     assert_clean(code, stderr, took, signal.SIGINT)
+
+
+def test_a_signal_that_lands_in_a_garbage_collection_callback_still_ends_the_process_quietly():
+    """Python drops an exception raised in a gc callback (jaxlib registers one); the deadline ends the process."""
+    program = """
+import gc, os, signal, time
+from fsdiff.runs import interrupts
+
+def collecting(phase, info):
+    if phase == "start" and not sent:
+        sent.append(True)
+        os.kill(os.getpid(), signal.SIGINT)
+        sum(range(10_000))  # the handler runs here, inside the callback
+
+sent = []
+gc.callbacks.append(collecting)
+with interrupts.handle_interrupts(grace_s=1.0):
+    gc.collect()
+    time.sleep(30)
+"""
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 130, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and "interrupted by SIGINT" in done.stderr
