@@ -15,7 +15,7 @@ from fsdiff.runs.grids import few_shot_grid
 from fsdiff.runs.train import FIXED_SECTIONS, differences, train
 from fsdiff.training.options import fill_run_config
 
-SHOTS, CLASSES, SAMPLES, LIKELIHOOD_IMAGES = 5, 8, 8, 8
+SHOTS, CLASSES, SAMPLES, LIKELIHOOD_IMAGES = 5, 8, 8, 4
 
 
 def run_demo(out: str | os.PathLike, *, steps: int | None = None, progress: bool = True) -> dict:
@@ -26,10 +26,7 @@ def run_demo(out: str | os.PathLike, *, steps: int | None = None, progress: bool
     run = Run(out)
     config = load_config("demo")
     if steps is not None:
-        every = max(1, steps // 4)
-        config = apply_overrides(
-            config, [f"train.checkpoint_every={every}", f"train.sample_every={2 * every}"], steps=steps
-        )
+        config = apply_overrides(config, [f"train.checkpoint_every={max(1, steps // 4)}"], steps=steps)
     resume = run.exists()
     if resume:
         demo = fill_run_config(config)

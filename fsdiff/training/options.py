@@ -20,8 +20,8 @@ class TrainOptions:
     module (its parameters get no update at all, Adam included). EMA of the parameters with ``ema_decay`` (warmed
     up as ``min(decay, (1 + t) / (10 + t))``). The KL weight ramps linearly from 0 to ``kl_weight`` over
     ``kl_warmup`` steps. Every ``log_every`` steps a line of ``metrics.jsonl``; every ``checkpoint_every`` steps an
-    atomic checkpoint (the last ``keep`` are kept); every ``sample_every`` steps a sample grid of held-out
-    (validation) classes. ``sample_guidance`` is the classifier-free guidance scale of the run's samples: those
+    atomic checkpoint (the last ``keep`` are kept); every ``sample_every`` steps and at the end a sample grid of
+    ``sample_classes`` held-out (validation) classes (0: none). ``sample_guidance`` is the classifier-free guidance scale of the run's samples: those
     grids, ``demo.png``, and the default of ``fsdiff sample`` and ``fsdiff eval``. ``seed`` fixes initialisation,
     batches and noise. ``distributed``: join the other processes of a multi-host run first, at
     ``coordinator_address`` (``host:port`` of process 0) as ``process_id`` of ``num_processes``, each read from
@@ -47,7 +47,7 @@ class TrainOptions:
     keep: PositiveInt = 3
     sample_every: PositiveInt = 500
     sample_shots: PositiveInt = 5
-    sample_classes: PositiveInt = 6
+    sample_classes: NonNegativeInt = 6
     sample_num: PositiveInt = 8
     sample_steps: PositiveInt = 50
     sample_guidance: NonNegativeFloat = 1.0
