@@ -110,10 +110,15 @@ def type_name(annotation) -> str:
 
 def coerce(value: object, annotation: object) -> object:
     """JSON/YAML carry lists for tuples and ints for floats: convert where the annotation asks for it."""
-    base = typing.get_args(annotation)[0] if typing.get_origin(annotation) is Annotated else annotation
+    base = _unannotated(annotation)
     accepted = typing.get_args(base) if typing.get_origin(base) in (typing.Union, types.UnionType) else (base,)
+    accepted = tuple(_unannotated(a) for a in accepted)
     if isinstance(value, list) and any(typing.get_origin(a) is tuple or a is tuple for a in accepted):
         return tuple(value)
     if isinstance(value, int) and not isinstance(value, bool) and float in accepted and int not in accepted:
         return float(value)
     return value
+
+
+def _unannotated(annotation: object) -> object:
+    return typing.get_args(annotation)[0] if typing.get_origin(annotation) is Annotated else annotation

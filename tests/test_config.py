@@ -164,6 +164,9 @@ def test_ints_are_accepted_for_floats_and_lists_for_tuples():
     filled = fsdiff.fill_config({**valid_config(), "conditioner": {"type": "toy_cond", "scale": 2}})
     assert filled["conditioner"]["scale"] == 2.0 and isinstance(filled["conditioner"]["scale"], float)
     assert filled["image_shape"] == [4, 4, 1]
+    # also where the float is constrained and optional (`PositiveFloat | None`), as YAML writes `time_limit: 390`
+    train = fsdiff.training.fill_run_config({"model": valid_config(), "train": {"time_limit": 390}})["train"]
+    assert train["time_limit"] == 390.0 and isinstance(train["time_limit"], float)
 
 
 def test_conditioner_denoiser_mismatch_names_both():

@@ -30,7 +30,7 @@ class TrainOptions:
     """
 
     steps: PositiveInt = 2000
-    time_limit: PositiveFloat | PositiveInt | None = None
+    time_limit: PositiveFloat | None = None
     batch_sets: PositiveInt = 8
     lr: PositiveFloat = 3e-4
     final_lr_fraction: Probability = 0.1
