@@ -3,7 +3,7 @@
 All: sets of 6 images at 32x32x3, 4 sets a batch, a DiT of width 128, depth 4, 4 heads, patch 4 (or a UNet), 1000
 diffusion steps. The FSDM port's encoder attention has 8 heads of 56 (an inner width of 448 for a model width of
 128); the port's configurations set the encoder option ``head_dim: 56`` (wider heads than fsdiff's default
-``dim // heads = 16``). ``A16`` keeps fsdiff's own derived head width.
+``width // heads = 16``). ``A16`` keeps fsdiff's own derived head width.
 
 ``port_ms``: the port's step time on a 2-core machine of this kind, measured elsewhere (we cannot run the port
 here); ``target_speedup``: the speed-up over it that the issue asks for.
@@ -109,11 +109,11 @@ def _model(encoder: dict, conditioner: dict, denoiser: dict | None = None, image
 
 
 def _full() -> list[Reference]:
-    set_vit16 = {"type": "set_vit", "dim": 128, "depth": 6, "heads": 8, "patch": 4}
+    set_vit16 = {"type": "set_vit", "width": 128, "depth": 6, "heads": 8, "patch": 4}
     set_vit = {**set_vit16, "head_dim": PORT_HEAD_DIM}
     vit = {
         "type": "vit",
-        "dim": 128,
+        "width": 128,
         "depth": 6,
         "heads": 8,
         "head_dim": PORT_HEAD_DIM,
@@ -162,7 +162,7 @@ def _full() -> list[Reference]:
 
 def _quick() -> list[Reference]:
     denoiser = {"type": "dit", "width": 32, "depth": 1, "heads": 2, "patch": 4}
-    small = {"dim": 32, "depth": 2, "heads": 2, "patch": 4}
+    small = {"width": 32, "depth": 2, "heads": 2, "patch": 4}
 
     def tiny(encoder: dict, conditioner: dict, denoiser: dict = denoiser) -> dict:
         return {**_model(encoder, conditioner, denoiser, image=(16, 16, 1), n=3), "diffusion": {"steps": 50}}
@@ -184,7 +184,7 @@ def _quick() -> list[Reference]:
             name="E",
             description="tiny cnn + mean + unet",
             model=tiny(
-                {"type": "cnn", "dim": 32, "width": 8, "depth": 1},
+                {"type": "cnn", "width": 32, "channels": 8, "depth": 1},
                 {"type": "mean"},
                 {"type": "unet", "width": 8, "channel_mult": [1, 2], "num_res_blocks": 1, "attention_resolutions": [2]},
             ),

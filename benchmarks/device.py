@@ -114,7 +114,7 @@ def smoke_config(quick: bool) -> dict:
             "set_size": 3 if quick else 5,
             "encoder": {
                 "type": "vit",
-                "dim": width,
+                "width": width,
                 "depth": 1 if quick else 2,
                 "heads": 2,
                 "patch": 2 if quick else 4,

@@ -74,7 +74,7 @@ def step_row(ref: configs.Reference, settings: Settings, bf16_tflops: float | No
     timing = time_call(call, settings)
     step_flops = flops(step)
     achieved = step_flops / (timing.median_ms / 1e3) / 1e12 if step_flops else None
-    head_dim = ref.model["encoder"].get("head_dim") or ref.model["encoder"]["dim"] // ref.model["encoder"]["heads"]
+    head_dim = ref.model["encoder"].get("head_dim") or ref.model["encoder"]["width"] // ref.model["encoder"]["heads"]
     backend = jax.default_backend()
     return {
         "config": ref.name,

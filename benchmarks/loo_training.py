@@ -5,7 +5,7 @@ replicated to 32x32x3); prints both loss curves, the mean loss of the last quart
 
     python -m benchmarks.loo_training [--steps 200] [--out loo_training.json]
 
-The encoders' heads are fsdiff's (``dim // heads``), as a config sets them. Run once for RESULTS.md; not part of
+The encoders' heads are fsdiff's (``width // heads``), as a config sets them. Run once for RESULTS.md; not part of
 ``python -m benchmarks`` (it trains for many minutes).
 """
 

@@ -83,7 +83,7 @@ def run_config(quick: bool) -> dict:
             **config["model"],
             "image_shape": [16, 16, 1],
             "set_size": 3,
-            "encoder": {"type": "cnn", "dim": 16, "width": 8, "depth": 1},
+            "encoder": {"type": "cnn", "width": 16, "channels": 8, "depth": 1},
             "denoiser": {"type": "dit", "width": 32, "depth": 1, "heads": 2, "patch": 4},
         }
         config["data"] = {**config["data"], "size": 16, "max_classes": 50}

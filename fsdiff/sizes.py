@@ -1,6 +1,6 @@
 """Will a model fit? Its memory estimated from shapes alone, before anything is allocated.
 
-A config such as ``encoder.dim: 1000000000`` or ``set_size: 1000000000`` would otherwise abort the interpreter
+A config such as ``encoder.width: 1000000000`` or ``set_size: 1000000000`` would otherwise abort the interpreter
 inside XLA (or ask NumPy for exabytes) while building. ``build_model`` builds the model abstractly first
 (``nnx.eval_shape``: shapes and dtypes, no buffers); ``check_fits`` counts the bytes of its parameters per
 component and adds the activations of a loss on one set (the sum of every intermediate value of its traced

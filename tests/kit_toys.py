@@ -27,9 +27,9 @@ from fsdiff.typing import (
 class GoodEncoder(fsdiff.Encoder):
     """Masked mean over the set of tanh(Linear(flattened image)); the pooled vector is also the one token."""
 
-    def __init__(self, *, dim: PositiveInt = 8, image_shape: tuple[int, int, int], rngs: nnx.Rngs):
+    def __init__(self, *, width: PositiveInt = 8, image_shape: tuple[int, int, int], rngs: nnx.Rngs):
         h, w, c = image_shape
-        self.proj = nnx.Linear(h * w * c, dim, rngs=rngs)
+        self.proj = nnx.Linear(h * w * c, width, rngs=rngs)
 
     def __call__(self, x: SetImages, mask: ElementMask | None = None, t: Timesteps | None = None) -> SetEncoding:
         pooled = self.pool(self.embed(x), mask)
@@ -43,17 +43,17 @@ class GoodEncoder(fsdiff.Encoder):
 
 
 class PositionalOptionEncoder(GoodEncoder):
-    """constructor_schema: ``dim`` can be passed by position."""
+    """constructor_schema: ``width`` can be passed by position."""
 
-    def __init__(self, dim: PositiveInt = 8, *, image_shape: tuple[int, int, int], rngs: nnx.Rngs):
-        super().__init__(dim=dim, image_shape=image_shape, rngs=rngs)
+    def __init__(self, width: PositiveInt = 8, *, image_shape: tuple[int, int, int], rngs: nnx.Rngs):
+        super().__init__(width=width, image_shape=image_shape, rngs=rngs)
 
 
 class BadDefaultEncoder(GoodEncoder):
-    """config_round_trip: the default of ``dim`` violates its own annotation."""
+    """config_round_trip: the default of ``width`` violates its own annotation."""
 
-    def __init__(self, *, dim: PositiveInt = 0, image_shape: tuple[int, int, int], rngs: nnx.Rngs):
-        super().__init__(dim=max(dim, 1), image_shape=image_shape, rngs=rngs)
+    def __init__(self, *, width: PositiveInt = 0, image_shape: tuple[int, int, int], rngs: nnx.Rngs):
+        super().__init__(width=max(width, 1), image_shape=image_shape, rngs=rngs)
 
 
 class LaxOptionEncoder(GoodEncoder):
@@ -97,8 +97,8 @@ class BatchMixingEncoder(GoodEncoder):
 class NoisyEncoder(GoodEncoder):
     """determinism: draws noise from its own RNG stream at every call."""
 
-    def __init__(self, *, dim: PositiveInt = 8, image_shape: tuple[int, int, int], rngs: nnx.Rngs):
-        super().__init__(dim=dim, image_shape=image_shape, rngs=rngs)
+    def __init__(self, *, width: PositiveInt = 8, image_shape: tuple[int, int, int], rngs: nnx.Rngs):
+        super().__init__(width=width, image_shape=image_shape, rngs=rngs)
         self.rngs = rngs
 
     def pool(self, features: Float[Array, "b n d"], mask: Bool[Array, "b n"] | None) -> Float[Array, "b d"]:
@@ -109,8 +109,8 @@ class NoisyEncoder(GoodEncoder):
 class CountingEncoder(GoodEncoder):
     """no_retracing: counts its calls in a Python attribute, which changes the module's structure."""
 
-    def __init__(self, *, dim: PositiveInt = 8, image_shape: tuple[int, int, int], rngs: nnx.Rngs):
-        super().__init__(dim=dim, image_shape=image_shape, rngs=rngs)
+    def __init__(self, *, width: PositiveInt = 8, image_shape: tuple[int, int, int], rngs: nnx.Rngs):
+        super().__init__(width=width, image_shape=image_shape, rngs=rngs)
         self.calls = 0
 
     def pool(self, features: Float[Array, "b n d"], mask: Bool[Array, "b n"] | None) -> Float[Array, "b d"]:

@@ -7,7 +7,7 @@ TINY = {
     "model": {
         "image_shape": [8, 8, 1],
         "set_size": 3,
-        "encoder": {"type": "cnn", "dim": 8, "width": 8, "depth": 1},
+        "encoder": {"type": "cnn", "width": 8, "channels": 8, "depth": 1},
         "conditioner": {"type": "mean", "null_prob": 0.1},
         "denoiser": {"type": "dit", "width": 16, "depth": 1, "heads": 2, "patch": 2},
         "diffusion": {"steps": 20},

@@ -23,11 +23,11 @@ def toys():
         yield
 
 
-def valid_config(dim=8, hidden=4, steps=10, schedule="linear", mode="add", scale=1.0):
+def valid_config(width=8, hidden=4, steps=10, schedule="linear", mode="add", scale=1.0):
     return {
         "image_shape": [4, 4, 1],
         "set_size": 3,
-        "encoder": {"type": "toy_enc", "dim": dim},
+        "encoder": {"type": "toy_enc", "width": width},
         "conditioner": {"type": "toy_cond", "scale": scale},
         "denoiser": {"type": "toy_den", "hidden": hidden, "mode": mode},
         "diffusion": {"steps": steps, "schedule": schedule},
@@ -36,7 +36,7 @@ def valid_config(dim=8, hidden=4, steps=10, schedule="linear", mode="add", scale
 
 configs = st.builds(
     valid_config,
-    dim=st.integers(1, 8),
+    width=st.integers(1, 8),
     hidden=st.integers(1, 8),
     steps=st.integers(1, 50),
     schedule=st.sampled_from(["linear", "cosine"]),
@@ -60,7 +60,7 @@ def test_valid_configs_round_trip_through_json_yaml_and_build(cfg):
 
 def test_every_default_is_written():
     filled = fsdiff.fill_config(valid_config())
-    assert filled["encoder"] == {"type": "toy_enc", "dim": 8, "depth": 2, "dropout": 0.0}
+    assert filled["encoder"] == {"type": "toy_enc", "width": 8, "depth": 2, "dropout": 0.0}
     assert filled["diffusion"]["predict"] == "eps" and filled["context"] == "leave_one_out"
 
 
@@ -101,7 +101,7 @@ def test_any_corruption_raises_config_error_naming_its_path(data):
 
 def test_all_problems_are_reported_at_once_with_hints():
     cfg = valid_config()
-    cfg["encoder"]["dimm"] = 4
+    cfg["encoder"]["widht"] = 4
     cfg["encoder"]["depth"] = "4"
     cfg["conditioner"]["type"] = "toy_cnd"
     cfg["denoiser"].pop("hidden")
@@ -111,7 +111,7 @@ def test_all_problems_are_reported_at_once_with_hints():
         fsdiff.fill_config(cfg)
     message = str(info.value)
     assert "6 problems" in message
-    assert "model.encoder.dimm: unknown option; did you mean 'dim'?" in message
+    assert "model.encoder.widht: unknown option; did you mean 'width'?" in message
     assert "model.encoder.depth: expected int > 0, got str '4'" in message
     assert "model.conditioner.type: unknown conditioner 'toy_cnd'; did you mean 'toy_cond'?" in message
     assert "model.denoiser.hidden: missing required option (expected int > 0)" in message
@@ -126,7 +126,7 @@ def test_all_problems_are_reported_at_once_with_hints():
         ([1, 2], "model", "expected a mapping of options, got list"),
         ({**valid_config(), "encoder": [1]}, "model.encoder", "expected a mapping with a 'type' key"),
         (
-            {**valid_config(), "encoder": {"dim": 4}},
+            {**valid_config(), "encoder": {"width": 4}},
             "model.encoder.type",
             "missing; expected the name of a registered encoder",
         ),

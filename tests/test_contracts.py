@@ -19,7 +19,7 @@ DERIVED = {"image_shape": (4, 4, 1), "rngs": nnx.Rngs(0)}
 def encoder():
     with fsdiff.isolated_registry():
         fsdiff.register("encoder", "toy_mean")(MeanEncoder)
-        yield registry.build("encoder", {"type": "toy_mean", "dim": 8}, DERIVED, "model.encoder")
+        yield registry.build("encoder", {"type": "toy_mean", "width": 8}, DERIVED, "model.encoder")
 
 
 def test_correct_call_passes_and_returns_the_encoding(encoder):
@@ -88,7 +88,7 @@ def test_a_component_without_array_annotations_is_refused():
 
 
 def test_a_directly_constructed_component_is_checked_under_its_class_name():
-    encoder = MeanEncoder(dim=8, image_shape=(4, 4, 1), rngs=nnx.Rngs(0))
+    encoder = MeanEncoder(width=8, image_shape=(4, 4, 1), rngs=nnx.Rngs(0))
     with pytest.raises(fsdiff.ContractError, match=r"^MeanEncoder: argument 'x' expected"):
         encoder(jnp.ones((2, 4, 4, 1)))
 

@@ -14,18 +14,18 @@ import fsdiff
 from fsdiff.data import SetSampler, context_sets, procedural_dataset
 
 ENCODERS = {
-    "vit": {"type": "vit", "dim": 16, "depth": 1, "heads": 2, "patch": 4},
+    "vit": {"type": "vit", "width": 16, "depth": 1, "heads": 2, "patch": 4},
     "vit_factorized_time": {
         "type": "vit",
-        "dim": 16,
+        "width": 16,
         "depth": 2,
         "heads": 2,
         "patch": 4,
         "set_layers": 1,
         "time_token": True,
     },
-    "set_vit": {"type": "set_vit", "dim": 16, "depth": 1, "heads": 2, "patch": 4},
-    "cnn": {"type": "cnn", "dim": 16, "width": 8, "depth": 1, "groups": 4, "heads": 2},
+    "set_vit": {"type": "set_vit", "width": 16, "depth": 1, "heads": 2, "patch": 4},
+    "cnn": {"type": "cnn", "width": 16, "channels": 8, "depth": 1, "groups": 4, "heads": 2},
 }
 CONDITIONERS = {"mean": {"type": "mean"}, "lag": {"type": "lag"}}
 DENOISERS = {

@@ -77,7 +77,7 @@ def test_build_model_uses_the_plugin_encoder_by_name(plugin):
             {
                 "image_shape": [8, 8, 1],
                 "set_size": 3,
-                "encoder": {"type": "pixel_mean", "dim": 8, "patch": 2},
+                "encoder": {"type": "pixel_mean", "width": 8, "patch": 2},
                 "conditioner": {"type": "mean"},
                 "denoiser": {"type": "dit", "width": 16, "depth": 1, "heads": 2, "patch": 2},
                 "diffusion": {"steps": 10},
@@ -90,7 +90,7 @@ def test_build_model_uses_the_plugin_encoder_by_name(plugin):
     assert result.returncode == 0, result.stderr
     module, config = json.loads(result.stdout)
     assert module == "fsdiff_example_plugin.pixel_mean"
-    assert config == {"type": "pixel_mean", "dim": 8, "patch": 2}
+    assert config == {"type": "pixel_mean", "width": 8, "patch": 2}
 
 
 def test_the_plugin_passes_its_own_kit_tests(plugin):

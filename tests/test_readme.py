@@ -32,7 +32,7 @@ def test_the_example_runs_as_pasted(capsys):
         assert fsdiff.lookup("encoder", "flat_mean") is namespace["FlatMean"]
     model = namespace["model"]
     assert isinstance(model, fsdiff.FewShotDiffusion) and type(model.encoder).__name__ == "FlatMean"
-    assert model.config["encoder"] == {"type": "flat_mean", "dim": 32}
+    assert model.config["encoder"] == {"type": "flat_mean", "width": 32}
     outcomes = ast.literal_eval(capsys.readouterr().out)
     assert set(outcomes.values()) == {"passed"}
     assert "flat_mean" not in fsdiff.list_components("encoder"), "the example registered into an isolated registry"

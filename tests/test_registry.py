@@ -47,7 +47,7 @@ def test_isolation_does_not_leak_registrations():
     call = vars(MeanEncoder)["__call__"]
     with fsdiff.isolated_registry():
         fsdiff.register("encoder", "leaky")(MeanEncoder)
-        fsdiff.register("encoder", "leaky_preset")({"type": "leaky", "dim": 4})
+        fsdiff.register("encoder", "leaky_preset")({"type": "leaky", "width": 4})
     assert not {"leaky", "leaky_preset"} & set(fsdiff.list_components("encoder"))
     assert vars(MeanEncoder)["__call__"] is call, "the class is untouched"
     instance = MeanEncoder(image_shape=(2, 2, 1), rngs=nnx.Rngs(0))
@@ -58,14 +58,14 @@ def test_isolation_does_not_leak_registrations():
 def test_a_preset_is_a_named_config_of_another_component():
     with fsdiff.isolated_registry():
         fsdiff.register("encoder", "toy_mean")(MeanEncoder)
-        preset = {"type": "toy_mean", "dim": 4}
+        preset = {"type": "toy_mean", "width": 4}
         assert fsdiff.register("encoder", "toy_small")(preset) is preset
         assert fsdiff.register("encoder", "toy_small")(dict(preset)) == preset, "the same preset again: a no-op"
         assert fsdiff.lookup("encoder", "toy_small") is MeanEncoder
         assert set(fsdiff.describe("encoder", "toy_small").options) == {"depth", "dropout"}
-        assert fsdiff.describe("encoder", "toy_small").doc.startswith("Preset of MeanEncoder with dim=4.")
-        with pytest.raises(fsdiff.RegistryError, match=r"encoder:toy_bad: preset fixes \['dimm'\], which are not"):
-            fsdiff.register("encoder", "toy_bad")({"type": "toy_mean", "dimm": 4})
+        assert fsdiff.describe("encoder", "toy_small").doc.startswith("Preset of MeanEncoder with width=4.")
+        with pytest.raises(fsdiff.RegistryError, match=r"encoder:toy_bad: preset fixes \['widht'\], which are not"):
+            fsdiff.register("encoder", "toy_bad")({"type": "toy_mean", "widht": 4})
         with pytest.raises(fsdiff.RegistryError, match=r"unknown encoder 'toy_maen'"):
             fsdiff.register("encoder", "toy_bad")({"type": "toy_maen"})
 
@@ -92,13 +92,13 @@ def test_describe_reports_options_contract_doc_and_file():
     with fsdiff.isolated_registry():
         fsdiff.register("encoder", "toy_mean")(MeanEncoder)
         info = fsdiff.describe("encoder", "toy_mean")
-    assert set(info.options) == {"dim", "depth", "dropout"}, "derived image_shape/rngs are not options"
-    assert info.options["dim"].default == 8 and not info.options["dim"].required
+    assert set(info.options) == {"width", "depth", "dropout"}, "derived image_shape/rngs are not options"
+    assert info.options["width"].default == 8 and not info.options["width"].required
     assert "SetImages" not in info.contract and "Float[Array, 'b n h w c']" in info.contract
     assert info.doc.startswith("Mean of a linear projection")
     assert info.file.endswith("toys.py")
     text = str(info)
-    assert "dim: int > 0  (default 8)" in text and "contract: __call__(x: Float[Array, 'b n h w c']" in text
+    assert "width: int > 0  (default 8)" in text and "contract: __call__(x: Float[Array, 'b n h w c']" in text
 
 
 def test_new_kinds_can_be_added():

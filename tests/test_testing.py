@@ -9,15 +9,15 @@ from fsdiff.testing.subject import KINDS
 from tests import kit_toys as toys
 
 COMPONENTS = [
-    ("encoder", "vit", {"dim": 16, "depth": 1, "heads": 2, "patch": 4}),
+    ("encoder", "vit", {"width": 16, "depth": 1, "heads": 2, "patch": 4}),
     (
         "encoder",
         "vit",
-        {"dim": 16, "depth": 2, "heads": 2, "patch": 4, "pool": "none", "time_token": True, "set_layers": 1},
+        {"width": 16, "depth": 2, "heads": 2, "patch": 4, "pool": "none", "time_token": True, "set_layers": 1},
     ),
-    ("encoder", "set_vit", {"dim": 16, "depth": 1, "heads": 2, "patch": 4}),
-    ("encoder", "set_vit", {"dim": 16, "depth": 1, "heads": 2, "patch": 4, "tokenizer": "per_sample"}),
-    ("encoder", "cnn", {"dim": 16, "width": 8, "depth": 1, "groups": 4, "heads": 2}),
+    ("encoder", "set_vit", {"width": 16, "depth": 1, "heads": 2, "patch": 4}),
+    ("encoder", "set_vit", {"width": 16, "depth": 1, "heads": 2, "patch": 4, "tokenizer": "per_sample"}),
+    ("encoder", "cnn", {"width": 16, "channels": 8, "depth": 1, "groups": 4, "heads": 2}),
     ("conditioner", "mean", {}),
     ("conditioner", "mean", {"posterior": "discrete", "codebook_size": 8, "null_prob": 0.5}),
     ("conditioner", "lag", {"posterior": "gaussian", "dim": 8}),
@@ -62,8 +62,8 @@ def test_presets_pass_the_schema_checks(kind, name, check):
 
 
 BROKEN = [
-    ("encoder", toys.PositionalOptionEncoder, "constructor_schema", "'dim' is not keyword-only"),
-    ("encoder", toys.BadDefaultEncoder, "config_round_trip", "model.encoder.dim: expected int > 0, got int 0"),
+    ("encoder", toys.PositionalOptionEncoder, "constructor_schema", "'width' is not keyword-only"),
+    ("encoder", toys.BadDefaultEncoder, "config_round_trip", "model.encoder.width: expected int > 0, got int 0"),
     ("encoder", toys.LaxOptionEncoder, "bad_options", "'scale'"),
     ("encoder", toys.SquareOnlyEncoder, "shape_contract", "cannot reshape"),
     ("denoiser", toys.WrongChannelsDenoiser, "shape_contract", "out_channels=2"),
@@ -146,8 +146,8 @@ def test_expected_failures_waive_a_check_but_not_a_passing_one():
 def test_parametrize_with_checks_names_cases_and_marks_waivers_xfail():
     mark = parametrize_with_checks(
         [
-            ("encoder", "vit", {"dim": 16}),
-            ("encoder", "vit", {"dim": 16, "pool": "cls", "expected_failures": {"finite": "known NaN"}}),
+            ("encoder", "vit", {"width": 16}),
+            ("encoder", "vit", {"width": 16, "pool": "cls", "expected_failures": {"finite": "known NaN"}}),
             ("denoiser", toys.GoodDenoiser),
         ]
     )
@@ -182,7 +182,7 @@ def test_an_unregistered_class_leaves_no_trace():
 def test_bad_kit_arguments_are_refused():
     with pytest.raises(ValueError, match="checks the kinds encoder, conditioner, denoiser; got 'widget'"):
         check_component("widget", "x")
-    with pytest.raises(fsdiff.ConfigError, match="model.encoder.dimm: unknown option; did you mean 'dim'"):
-        check_component("encoder", "vit", dimm=16)
+    with pytest.raises(fsdiff.ConfigError, match="model.encoder.widht: unknown option; did you mean 'width'"):
+        check_component("encoder", "vit", widht=16)
     with pytest.raises(ValueError, match="pass no 'rngs'"):
         check_component("encoder", "vit", rngs=None)

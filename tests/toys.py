@@ -26,7 +26,7 @@ class MeanEncoder(fsdiff.Encoder):
     def __init__(
         self,
         *,
-        dim: PositiveInt = 8,
+        width: PositiveInt = 8,
         depth: PositiveInt = 2,
         dropout: Probability = 0.0,
         image_shape: tuple[int, int, int],
@@ -35,7 +35,7 @@ class MeanEncoder(fsdiff.Encoder):
         if depth > 8:
             raise ValueError(f"depth {depth} > 8 is not supported")
         h, w, c = image_shape
-        self.proj = nnx.Linear(h * w * c, dim, rngs=rngs)
+        self.proj = nnx.Linear(h * w * c, width, rngs=rngs)
 
     def __call__(self, x: SetImages, mask: ElementMask | None = None, t: Timesteps | None = None) -> SetEncoding:
         b, n = x.shape[:2]

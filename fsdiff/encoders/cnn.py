@@ -20,9 +20,9 @@ class CNNEncoder(Encoder):
     """A per-image residual CNN whose features are averaged over the set: the Deep Sets / neural statistician form
     (Zaheer et al. 2017; Edwards & Storkey 2017) of FSDM's convolutional encoders (Giannone et al. 2022).
 
-    Each image goes through a 3x3 stem conv to ``width`` channels, then ``depth`` stages of ``blocks`` residual
+    Each image goes through a 3x3 stem conv to ``channels`` channels, then ``depth`` stages of ``blocks`` residual
     blocks (GroupNorm, SiLU, 3x3 conv, twice) each followed by a stride-2 conv that doubles the channels, ``blocks``
-    more residual blocks, and GroupNorm, SiLU and a Linear to ``dim``. The element's tokens are that final feature
+    more residual blocks, and GroupNorm, SiLU and a Linear to ``width``. The element's tokens are that final feature
     map flattened (``p = ceil(h / 2**depth) * ceil(w / 2**depth)``), its vector the mean of the tokens (``mean``)
     or a learned query attending to them (``attention``). The set's encoding is ``finish`` (a LayerNorm each) of the
     mean of tokens and vectors over the present elements; the encoder is ``decomposable``, so a leave-one-out
@@ -34,8 +34,8 @@ class CNNEncoder(Encoder):
     def __init__(
         self,
         *,
-        dim: PositiveInt = 128,
-        width: PositiveInt = 32,
+        width: PositiveInt = 128,
+        channels: PositiveInt = 32,
         depth: PositiveInt = 2,
         blocks: PositiveInt = 1,
         groups: PositiveInt = 8,
@@ -45,13 +45,12 @@ class CNNEncoder(Encoder):
         image_shape: tuple[int, int, int],
         rngs: nnx.Rngs,
     ):
-        if width % groups:
-            raise ConfigError([("groups", f"groups={groups} must divide width={width}")])
-        if pool == "attention" and dim % heads:
-            raise ConfigError([("heads", f"heads={heads} must divide dim={dim}")])
-        self.stem = nnx.Conv(image_shape[-1], width, (3, 3), rngs=rngs)
+        if channels % groups:
+            raise ConfigError([("groups", f"groups={groups} must divide channels={channels}")])
+        if pool == "attention" and width % heads:
+            raise ConfigError([("heads", f"heads={heads} must divide width={width}")])
+        self.stem = nnx.Conv(image_shape[-1], channels, (3, 3), rngs=rngs)
         layers = []
-        channels = width
         for _ in range(depth):
             layers += [ResidualBlock(channels, groups=groups, dropout=dropout, rngs=rngs) for _ in range(blocks)]
             layers.append(nnx.Conv(channels, 2 * channels, (3, 3), strides=2, rngs=rngs))
@@ -59,10 +58,10 @@ class CNNEncoder(Encoder):
         layers += [ResidualBlock(channels, groups=groups, dropout=dropout, rngs=rngs) for _ in range(blocks)]
         self.layers = nnx.List(layers)
         self.out_norm = nnx.GroupNorm(channels, num_groups=groups, rngs=rngs)
-        self.project = nnx.Linear(channels, dim, rngs=rngs)
-        self.attention_pool = AttentionPool(dim, heads=heads, rngs=rngs) if pool == "attention" else None
-        self.token_norm = nnx.LayerNorm(dim, rngs=rngs)
-        self.pooled_norm = nnx.LayerNorm(dim, rngs=rngs)
+        self.project = nnx.Linear(channels, width, rngs=rngs)
+        self.attention_pool = AttentionPool(width, heads=heads, rngs=rngs) if pool == "attention" else None
+        self.token_norm = nnx.LayerNorm(width, rngs=rngs)
+        self.pooled_norm = nnx.LayerNorm(width, rngs=rngs)
 
     def __call__(self, x: SetImages, mask: ElementMask | None = None, t: Timesteps | None = None) -> SetEncoding:
         features = self.element_features(x)

@@ -48,7 +48,7 @@ class SetViTEncoder(Encoder):
     def __init__(
         self,
         *,
-        dim: PositiveInt = 128,
+        width: PositiveInt = 128,
         depth: PositiveInt = 4,
         heads: PositiveInt = 4,
         head_dim: PositiveInt | None = None,
@@ -62,8 +62,8 @@ class SetViTEncoder(Encoder):
         set_size: int,
         rngs: nnx.Rngs,
     ):
-        if head_dim is None and dim % heads:
-            raise ConfigError([("heads", f"heads={heads} must divide dim={dim} (or set head_dim)")])
+        if head_dim is None and width % heads:
+            raise ConfigError([("heads", f"heads={heads} must divide width={width} (or set head_dim)")])
         stacked = tokenizer == "stacked"
         self.fixed_set_size = stacked
         self.permutation_invariant = not stacked
@@ -74,17 +74,17 @@ class SetViTEncoder(Encoder):
         self.grid = patch_grid(image_shape, patch)
         features = patch * patch * 5 * image_shape[-1]
         self.patch_norm = nnx.LayerNorm(features, rngs=rngs)
-        # stacked: one (features, dim) block per element, together the Linear of the channel-stacked patches, which
+        # stacked: one (features, width) block per element, together the Linear of the channel-stacked patches, which
         # sums the elements' contributions (set_size times their mean); per_sample: one shared block, the mean.
         self.scale = float(set_size) if stacked else 1.0
-        shape = (set_size if stacked else 1, features, dim)
+        shape = (set_size if stacked else 1, features, width)
         self.kernel = nnx.Param(jax.nn.initializers.lecun_normal()(rngs.params(), shape, jnp.float32))
-        self.bias = nnx.Param(jnp.zeros((dim,), jnp.float32))
-        self.summary = SummaryTokens(dim, time=time_token, rngs=rngs)
+        self.bias = nnx.Param(jnp.zeros((width,), jnp.float32))
+        self.summary = SummaryTokens(width, time=time_token, rngs=rngs)
         self.blocks = nnx.List(
             [
                 TransformerBlock(
-                    dim,
+                    width,
                     heads=heads,
                     head_dim=head_dim,
                     mlp_ratio=mlp_ratio,
@@ -95,7 +95,7 @@ class SetViTEncoder(Encoder):
                 for _ in range(depth)
             ]
         )
-        self.norm = nnx.LayerNorm(dim, rngs=rngs)
+        self.norm = nnx.LayerNorm(width, rngs=rngs)
 
     def __call__(self, x: SetImages, mask: ElementMask | None = None, t: Timesteps | None = None) -> SetEncoding:
         x = jnp.asarray(x)

@@ -40,7 +40,7 @@ class ViTEncoder(Encoder):
     all ``depth`` blocks attend across the set. ``leave_one_out`` shares the per-image work across the ``n``
     contexts of a set.
 
-    ``pool`` names the summary of the set (``p`` patches per image; ``d = dim``):
+    ``pool`` names the summary of the set (``p`` patches per image; ``d = width``):
 
     - ``patch_mean``: tokens ``"b p d"``, token ``j`` the mean over present elements of the output at patch
       position ``j``; pooled the mean of these tokens;
@@ -59,7 +59,7 @@ class ViTEncoder(Encoder):
     def __init__(
         self,
         *,
-        dim: PositiveInt = 128,
+        width: PositiveInt = 128,
         depth: PositiveInt = 4,
         heads: PositiveInt = 4,
         head_dim: PositiveInt | None = None,
@@ -72,22 +72,22 @@ class ViTEncoder(Encoder):
         image_shape: tuple[int, int, int],
         rngs: nnx.Rngs,
     ):
-        if head_dim is None and dim % heads:
-            raise ConfigError([("heads", f"heads={heads} must divide dim={dim} (or set head_dim)")])
+        if head_dim is None and width % heads:
+            raise ConfigError([("heads", f"heads={heads} must divide width={width} (or set head_dim)")])
         if set_layers is not None and set_layers > depth:
             raise ConfigError([("set_layers", f"set_layers={set_layers} exceeds depth={depth}")])
         self.time_aware = time_token
         self.pool = pool
-        self.patch_embed = PatchEmbed(image_shape, dim, patch=patch, rngs=rngs)
-        self.summary = SummaryTokens(dim, time=time_token, rngs=rngs)
+        self.patch_embed = PatchEmbed(image_shape, width, patch=patch, rngs=rngs)
+        self.summary = SummaryTokens(width, time=time_token, rngs=rngs)
         blocks = [
-            TransformerBlock(dim, heads=heads, head_dim=head_dim, mlp_ratio=mlp_ratio, dropout=dropout, rngs=rngs)
+            TransformerBlock(width, heads=heads, head_dim=head_dim, mlp_ratio=mlp_ratio, dropout=dropout, rngs=rngs)
             for _ in range(depth)
         ]
         split = depth - (depth if set_layers is None else set_layers)
         self.image_blocks = nnx.List(blocks[:split])
         self.set_blocks = nnx.List(blocks[split:])
-        self.norm = nnx.LayerNorm(dim, rngs=rngs)
+        self.norm = nnx.LayerNorm(width, rngs=rngs)
 
     def __call__(self, x: SetImages, mask: ElementMask | None = None, t: Timesteps | None = None) -> SetEncoding:
         return self._encode_set(self._embed_elements(jnp.asarray(x)), mask, t)

@@ -35,7 +35,7 @@ def parametrize_with_checks(components: Iterable[tuple]) -> pytest.MarkDecorator
     """A ``pytest.mark.parametrize`` over argument ``check``: one case per component and check, with ids like
     ``encoder:vit-permutation_invariance``. Call ``check()`` in the test::
 
-        @parametrize_with_checks([("encoder", "pixel_mean", {"dim": 8})])
+        @parametrize_with_checks([("encoder", "pixel_mean", {"width": 8})])
         def test_pixel_mean(check):
             check()
 

@@ -13,7 +13,7 @@ def check_component(
     """Run every check of ``kind`` on the component ``cls_or_name`` (a registered name, or a class, registered
     for the duration if it is not) built with ``options``.
 
-    ``options`` are the component's config options (keep widths tiny: ``dim=16, depth=1``) and may override the
+    ``options`` are the component's config options (keep widths tiny: ``width=16, depth=1``) and may override the
     derived constructor arguments the kit synthesizes (``image_shape`` (8, 8, 1), ``set_size`` 3, ``in_dim`` 16,
     ``context_dim`` 16, ``out_channels`` the image channels). ``expected_failures`` maps a check name to the reason
     it is waived: its failure is tolerated, but a waived check that passes is an error (the waiver is stale).

@@ -84,7 +84,7 @@ def test_tokens_that_tile_no_grid_are_a_contract_error():
 MODEL = {
     "image_shape": [16, 16, 1],
     "set_size": 3,
-    "encoder": {"type": "cnn", "dim": 8, "width": 8, "depth": 1, "groups": 4, "heads": 2},
+    "encoder": {"type": "cnn", "width": 8, "channels": 8, "depth": 1, "groups": 4, "heads": 2},
     "conditioner": {"type": "spatial", "null_prob": 0.1},
     "denoiser": {
         "type": "unet",
@@ -110,7 +110,7 @@ def test_a_cnn_feature_map_conditions_a_unet_end_to_end():
 
 
 def test_a_vit_s_per_position_tokens_condition_a_dit_and_other_pools_are_refused_at_build_time():
-    vit = {"type": "vit", "dim": 8, "depth": 1, "heads": 2, "patch": 4}
+    vit = {"type": "vit", "width": 8, "depth": 1, "heads": 2, "patch": 4}
     dit = {"type": "dit", "width": 8, "depth": 1, "heads": 2, "patch": 4}
     model = nnx.eval_shape(
         lambda: fsdiff.build_model({**MODEL, "encoder": {**vit, "pool": "patch_mean"}, "denoiser": dit})

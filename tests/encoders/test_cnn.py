@@ -16,7 +16,7 @@ MASK = jnp.array([[True, False, True], [True, True, True]])
 
 
 def build(**options) -> CNNEncoder:
-    options = {"dim": 16, "heads": 2, "width": 4, "depth": 1, "groups": 2, **options}
+    options = {"width": 16, "heads": 2, "channels": 4, "depth": 1, "groups": 2, **options}
     return CNNEncoder(**options, image_shape=SHAPE, rngs=nnx.Rngs(0))
 
 
@@ -41,7 +41,7 @@ def test_encoding_is_finish_of_the_masked_mean_of_element_features(pool):
 def test_tokens_are_the_final_feature_map(size, depth, positions):
     out = abstract_encoding(
         lambda: CNNEncoder(
-            dim=8, width=4, depth=depth, groups=2, heads=2, image_shape=(size, size, 3), rngs=nnx.Rngs(0)
+            width=8, channels=4, depth=depth, groups=2, heads=2, image_shape=(size, size, 3), rngs=nnx.Rngs(0)
         ),
         (2, 3, size, size, 3),
     )
@@ -50,7 +50,10 @@ def test_tokens_are_the_final_feature_map(size, depth, positions):
 
 @pytest.mark.parametrize(
     ("options", "path", "message"),
-    [({"groups": 3}, "groups", "groups=3 must divide width=4"), ({"heads": 3}, "heads", "heads=3 must divide dim=16")],
+    [
+        ({"groups": 3}, "groups", "groups=3 must divide channels=4"),
+        ({"heads": 3}, "heads", "heads=3 must divide width=16"),
+    ],
 )
 def test_invalid_options_are_config_errors_naming_the_option(options, path, message):
     with pytest.raises(fsdiff.ConfigError, match=message) as info:

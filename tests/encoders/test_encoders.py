@@ -15,7 +15,7 @@ import fsdiff
 from fsdiff.encoders import CNNEncoder, Encoder, SetViTEncoder, ViTEncoder
 from tests.encoders.helpers import abstract_encoding
 
-SMALL = {"dim": 16, "heads": 2}
+SMALL = {"width": 16, "heads": 2}
 CASES = {
     "vit": lambda shape, n: ViTEncoder(**SMALL, depth=1, patch=4, image_shape=shape, rngs=nnx.Rngs(0)),
     "vit_factorized_time": lambda shape, n: ViTEncoder(
@@ -35,7 +35,7 @@ CASES = {
         set_size=n,
         rngs=nnx.Rngs(0),
     ),
-    "cnn": lambda shape, n: CNNEncoder(**SMALL, width=4, depth=1, groups=2, image_shape=shape, rngs=nnx.Rngs(0)),
+    "cnn": lambda shape, n: CNNEncoder(**SMALL, channels=4, depth=1, groups=2, image_shape=shape, rngs=nnx.Rngs(0)),
 }
 SHAPE = (8, 8, 1)
 B, N = 2, 3
@@ -127,14 +127,14 @@ def test_gradients_are_finite_and_exactly_zero_for_masked_elements_and_other_set
 
 
 KINDS = {
-    "vit": lambda shape, n, dim, heads, patch: ViTEncoder(
-        dim=dim, depth=2, heads=heads, patch=patch, set_layers=1, image_shape=shape, rngs=nnx.Rngs(0)
+    "vit": lambda shape, n, width, heads, patch: ViTEncoder(
+        width=width, depth=2, heads=heads, patch=patch, set_layers=1, image_shape=shape, rngs=nnx.Rngs(0)
     ),
-    "set_vit": lambda shape, n, dim, heads, patch: SetViTEncoder(
-        dim=dim, depth=1, heads=heads, patch=patch, image_shape=shape, set_size=n, rngs=nnx.Rngs(0)
+    "set_vit": lambda shape, n, width, heads, patch: SetViTEncoder(
+        width=width, depth=1, heads=heads, patch=patch, image_shape=shape, set_size=n, rngs=nnx.Rngs(0)
     ),
-    "cnn": lambda shape, n, dim, heads, patch: CNNEncoder(
-        dim=dim, width=4, depth=2, groups=2, heads=heads, image_shape=shape, rngs=nnx.Rngs(0)
+    "cnn": lambda shape, n, width, heads, patch: CNNEncoder(
+        width=width, channels=4, depth=2, groups=2, heads=heads, image_shape=shape, rngs=nnx.Rngs(0)
     ),
 }
 
@@ -145,24 +145,24 @@ KINDS = {
     n=st.integers(1, 5),
     size_patch=st.sampled_from([(8, 4), (12, 4), (16, 2), (28, 4), (28, 7)]),
     channels=st.sampled_from([1, 3]),
-    dim=st.sampled_from([8, 16, 32]),
+    width=st.sampled_from([8, 16, 32]),
     heads=st.sampled_from([1, 2, 4]),
     masked=st.booleans(),
 )
-@example(b=1, n=1, size_patch=(28, 7), channels=3, dim=8, heads=2, masked=True)
-def test_encoding_shapes(kind, b, n, size_patch, channels, dim, heads, masked):
+@example(b=1, n=1, size_patch=(28, 7), channels=3, width=8, heads=2, masked=True)
+def test_encoding_shapes(kind, b, n, size_patch, channels, width, heads, masked):
     size, patch = size_patch
     shape = (size, size, channels)
-    out = abstract_encoding(lambda: KINDS[kind](shape, n, dim, heads, patch), (b, n, *shape), masked)
-    assert out.pooled.shape == (b, dim)
-    assert out.tokens.shape[0] == b and out.tokens.shape[2] == dim and out.tokens.shape[1] >= 1
+    out = abstract_encoding(lambda: KINDS[kind](shape, n, width, heads, patch), (b, n, *shape), masked)
+    assert out.pooled.shape == (b, width)
+    assert out.tokens.shape[0] == b and out.tokens.shape[2] == width and out.tokens.shape[1] >= 1
 
 
 @pytest.mark.parametrize(("cls", "blocks"), [(ViTEncoder, "set_blocks"), (SetViTEncoder, "blocks")])
-def test_head_dim_sets_the_width_of_each_head_apart_from_dim(cls, blocks):
+def test_head_dim_sets_the_width_of_each_head_apart_from_width(cls, blocks):
     """``head_dim`` (the FSDM port's 8 heads of 56 for a width of 128) is an option, not a module swapped after the
-    build; ``heads`` then need not divide ``dim``."""
-    options = {"dim": 16, "heads": 3, "head_dim": 8, "depth": 1, "patch": 4}
+    build; ``heads`` then need not divide ``width``."""
+    options = {"width": 16, "heads": 3, "head_dim": 8, "depth": 1, "patch": 4}
     extra = {"set_size": 3} if cls is SetViTEncoder else {}
     build = lambda: cls(**options, **extra, image_shape=(8, 8, 1), rngs=nnx.Rngs(0))  # noqa: E731
     attention = getattr(nnx.eval_shape(build), blocks)[0].attention

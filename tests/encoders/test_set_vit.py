@@ -21,7 +21,7 @@ MASK = jnp.array([[True, False, True], [True, True, True]])
 
 def build(**options) -> SetViTEncoder:
     return SetViTEncoder(
-        **{"dim": 16, "heads": 2, "depth": 1, "patch": 4, **options}, image_shape=SHAPE, set_size=N, rngs=nnx.Rngs(0)
+        **{"width": 16, "heads": 2, "depth": 1, "patch": 4, **options}, image_shape=SHAPE, set_size=N, rngs=nnx.Rngs(0)
     )
 
 

@@ -17,7 +17,9 @@ MASK = jnp.array([[True, False, True], [True, True, True]])
 
 
 def build(**options) -> ViTEncoder:
-    return ViTEncoder(**{"dim": 16, "heads": 2, "depth": 1, "patch": 4, **options}, image_shape=SHAPE, rngs=nnx.Rngs(0))
+    return ViTEncoder(
+        **{"width": 16, "heads": 2, "depth": 1, "patch": 4, **options}, image_shape=SHAPE, rngs=nnx.Rngs(0)
+    )
 
 
 def images() -> jax.Array:
@@ -84,7 +86,7 @@ def test_time_token_makes_the_encoding_depend_on_t_and_a_missing_t_is_a_zero_tok
 @pytest.mark.parametrize(("patch", "positions"), [(4, 49), (7, 16)])
 def test_28_pixel_images_work_with_patches_of_4_and_7(patch, positions):
     out = abstract_encoding(
-        lambda: ViTEncoder(dim=8, heads=2, patch=patch, image_shape=(28, 28, 3), rngs=nnx.Rngs(0)), (2, 3, 28, 28, 3)
+        lambda: ViTEncoder(width=8, heads=2, patch=patch, image_shape=(28, 28, 3), rngs=nnx.Rngs(0)), (2, 3, 28, 28, 3)
     )
     assert out.tokens.shape == (2, positions, 8)
 
@@ -98,7 +100,7 @@ def test_28_pixel_images_work_with_patches_of_4_and_7(patch, positions):
             r"patch=5 does not divide the 28x28 images; patch sizes that do: \[1, 2, 4, 7, 14, 28\]",
         ),
         ({"depth": 2, "set_layers": 3}, "set_layers", "set_layers=3 exceeds depth=2"),
-        ({"dim": 16, "heads": 3}, "heads", "heads=3 must divide dim=16"),
+        ({"width": 16, "heads": 3}, "heads", "heads=3 must divide width=16"),
     ],
 )
 def test_invalid_options_are_config_errors_naming_the_option(options, path, message):

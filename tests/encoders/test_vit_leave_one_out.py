@@ -21,7 +21,7 @@ def test_leave_one_out_equals_encoding_the_other_elements(options, scores_per_ch
     """1: every context a chunk of its own; ``3 * heads * s**2`` (``s = 13`` tokens without a time token): at most
     3 contexts a chunk, so 4 chunks of 2 of the 8 contexts."""
     monkeypatch.setattr(vit, "SCORES_PER_CHUNK", scores_per_chunk)
-    encoder = vit.ViTEncoder(dim=16, heads=2, patch=4, **options, image_shape=SHAPE, rngs=nnx.Rngs(0))
+    encoder = vit.ViTEncoder(width=16, heads=2, patch=4, **options, image_shape=SHAPE, rngs=nnx.Rngs(0))
     x = jax.random.normal(jax.random.key(0), (B, N, *SHAPE))
     t = jax.random.uniform(jax.random.key(1), (B, N), maxval=999.0) if encoder.time_aware else None
     subsets = x[:, others_index(N)].reshape(B * N, N - 1, *SHAPE)

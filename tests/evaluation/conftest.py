@@ -53,7 +53,7 @@ def levels_config(data_path: str, *, steps: int) -> dict:
         "model": {
             "image_shape": [LEVEL_SIZE, LEVEL_SIZE, 1],
             "set_size": 4,
-            "encoder": {"type": "cnn", "dim": 16, "width": 8, "depth": 1},
+            "encoder": {"type": "cnn", "width": 16, "channels": 8, "depth": 1},
             "conditioner": {"type": "mean", "null_prob": 0.2},
             "denoiser": {"type": "dit", "width": 32, "depth": 2, "heads": 2, "patch": 2},
             "diffusion": {"steps": 50},

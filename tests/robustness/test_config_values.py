@@ -111,8 +111,8 @@ YAML_CASES = [
         "{file}:4:1: invalid YAML: duplicate key 'train' (first at line 1, column 1)",
     ),
     (
-        "model:\n  encoder: {type: cnn, dim: 8, dim: 16}\n",
-        "{file}:2:32: invalid YAML: duplicate key 'dim' (first at line 2, column 24)",
+        "model:\n  encoder: {type: cnn, width: 8, width: 16}\n",
+        "{file}:2:34: invalid YAML: duplicate key 'width' (first at line 2, column 24)",
     ),
     ("model:\n  set_size: [3\n", "{file}:3:1: invalid YAML: while parsing a flow sequence expected ',' or ']'"),
     ("model:\n\tset_size: 3\n", "{file}:2:1: invalid YAML: while scanning for the next token found character '\\t'"),
@@ -152,16 +152,21 @@ def test_a_broken_json_file_is_one_line_naming_the_file(tmp_path, text, expected
 
 def test_a_valid_yaml_file_with_repeated_keys_in_different_mappings_reads(tmp_path):
     path = tmp_path / "run.yaml"
-    path.write_text("model:\n  encoder: {type: cnn, dim: 8}\n  denoiser: {type: dit, dim: 8}\n")
-    assert load_config(path)["model"]["denoiser"] == {"type": "dit", "dim": 8}
+    path.write_text("model:\n  encoder: {type: cnn, width: 8}\n  denoiser: {type: dit, width: 8}\n")
+    assert load_config(path)["model"]["denoiser"] == {"type": "dit", "width": 8}
 
 
 SIZE_CASES = [
-    ("encoder", {"type": "cnn", "dim": 10**9, "width": 8, "depth": 1}, 3, "model.encoder: too large: an estimated"),
-    ("encoder", {"type": "vit", "dim": 10**9, "depth": 1, "heads": 2, "patch": 4}, 3, "model.encoder: too large"),
+    (
+        "encoder",
+        {"type": "cnn", "width": 10**9, "channels": 8, "depth": 1},
+        3,
+        "model.encoder: too large: an estimated",
+    ),
+    ("encoder", {"type": "vit", "width": 10**9, "depth": 1, "heads": 2, "patch": 4}, 3, "model.encoder: too large"),
     ("denoiser", {"type": "dit", "width": 10**8, "depth": 1, "heads": 2, "patch": 2}, 3, "model.denoiser: too large"),
-    ("encoder", {"type": "cnn", "dim": 8, "width": 8, "depth": 1}, 10**9, "model.set_size: too large: one set of"),
-    ("encoder", {"type": "vit", "dim": 8, "depth": 1, "heads": 2, "patch": 4}, 10**9, "model.set_size: too large"),
+    ("encoder", {"type": "cnn", "width": 8, "channels": 8, "depth": 1}, 10**9, "model.set_size: too large: one set of"),
+    ("encoder", {"type": "vit", "width": 8, "depth": 1, "heads": 2, "patch": 4}, 10**9, "model.set_size: too large"),
 ]
 
 

@@ -12,7 +12,7 @@ from fsdiff.typing import ElementMask, PositiveInt, SetEncoding, SetImages, Time
 @fsdiff.register("encoder", "pixel_mean")
 class PixelMeanEncoder(fsdiff.Encoder):
     """The simplest useful set encoder, as a plugin example: each image is cut into ``patch x patch`` patches,
-    embedded by one Linear to ``dim``, averaged over the present elements of the set and layer-normed. Tokens are
+    embedded by one Linear to ``width``, averaged over the present elements of the set and layer-normed. Tokens are
     the ``p`` per-position means, the pooled vector their mean.
 
     The encoding is a mean of per-element features followed by ``finish``, so the encoder is ``decomposable``: a
@@ -22,14 +22,14 @@ class PixelMeanEncoder(fsdiff.Encoder):
     decomposable = True
 
     def __init__(
-        self, *, dim: PositiveInt = 32, patch: PositiveInt = 4, image_shape: tuple[int, int, int], rngs: nnx.Rngs
+        self, *, width: PositiveInt = 32, patch: PositiveInt = 4, image_shape: tuple[int, int, int], rngs: nnx.Rngs
     ):
         h, w, c = image_shape
         if h % patch or w % patch:
             raise fsdiff.ConfigError([("patch", f"pixel_mean: patch={patch} does not divide the {h}x{w} images")])
         self.patch = patch
-        self.embed = nnx.Linear(patch * patch * c, dim, rngs=rngs)
-        self.norm = nnx.LayerNorm(dim, rngs=rngs)
+        self.embed = nnx.Linear(patch * patch * c, width, rngs=rngs)
+        self.norm = nnx.LayerNorm(width, rngs=rngs)
 
     def __call__(self, x: SetImages, mask: ElementMask | None = None, t: Timesteps | None = None) -> SetEncoding:
         features = self.element_features(x)

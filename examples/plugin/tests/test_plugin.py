@@ -4,7 +4,7 @@ import fsdiff
 from fsdiff.testing import parametrize_with_checks
 
 
-@parametrize_with_checks([("encoder", "pixel_mean", {"dim": 8, "patch": 2})])
+@parametrize_with_checks([("encoder", "pixel_mean", {"width": 8, "patch": 2})])
 def test_pixel_mean(check):
     check()
 
