@@ -23,9 +23,9 @@ class TrainOptions:
     atomic checkpoint (the last ``keep`` are kept); every ``sample_every`` steps and at the end a sample grid of
     ``sample_classes`` held-out (validation) classes (0: none). ``sample_guidance`` is the classifier-free guidance
     scale of the run's samples: those grids, ``demo.png``, and the default of ``fsdiff sample`` and ``fsdiff eval``.
-    ``seed`` fixes initialisation, batches and noise. ``distributed``: join the other processes of a multi-host run first, at
-    ``coordinator_address`` (``host:port`` of process 0) as ``process_id`` of ``num_processes``, each read from
-    ``JAX_COORDINATOR_ADDRESS``, ``JAX_NUM_PROCESSES``, ``JAX_PROCESS_ID`` when unset, or detected by JAX when none
+    ``seed`` fixes initialisation, batches and noise. ``distributed``: join the other processes of a multi-host run
+    first, at ``coordinator_address`` (``host:port`` of process 0) as ``process_id`` of ``num_processes``, each read
+    from ``JAX_COORDINATOR_ADDRESS``, ``JAX_NUM_PROCESSES``, ``JAX_PROCESS_ID`` when unset, or detected by JAX when none
     is set (SLURM ...; see README and ``fsdiff.training.distributed``).
     """
 
