@@ -13,6 +13,7 @@ is dropped without a traceback and the deadline ends the process.
 
 import contextlib
 import functools
+import logging
 import os
 import signal
 import sys
@@ -23,6 +24,8 @@ GRACE_S = 8.0
 """Seconds from the first signal to the forced end: inside the 10 s a user (or a scheduler) gives."""
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+_log = logging.getLogger(__name__)
 
 
 class Interrupted(Exception):
@@ -112,5 +115,5 @@ def _watch(read_fd: int, grace_s: float) -> None:
 
 def _end(signum: int) -> None:
     name = signal.Signals(signum).name
-    print(f"fsdiff: interrupted by {name}; stopped without waiting for the current work", file=sys.stderr, flush=True)
+    _log.error("fsdiff: interrupted by %s; stopped without waiting for the current work", name)
     os._exit(128 + signum)
