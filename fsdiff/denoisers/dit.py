@@ -16,16 +16,18 @@ from fsdiff.typing import Conditioning, DenoiserOutput, Images, PositiveFloat, P
 class DiT(Denoiser):
     """Diffusion Transformer (Peebles & Xie 2023, "Scalable Diffusion Models with Transformers"): linear patch
     embedding + fixed 2-D sin-cos positions, ``depth`` blocks with adaLN-Zero, a zero-initialised adaLN output
-    layer, unpatchify to ``"b h w out_channels"``. A fresh model outputs zeros and every block starts as identity.
+    layer, unpatchify to ``"b h w out_channels"``. A fresh model outputs zeros; with ``cross_gate`` 0 every block
+    starts as identity.
 
     Conditioning: ``c = timestep embedding + Linear(vector)`` drives every adaLN modulation; a ``spatial`` grid,
     resized bilinearly to the patch grid, adds ``Linear(grid)`` to ``c`` patch by patch, so each patch is
-    modulated by the context at its own position (per-token adaLN). Tokens are read by a
-    cross-attention (LayerNorm, then attention from the image patches to the context) after each block's
-    self-attention, in the blocks ``0, cross_every, 2 * cross_every, ...``, with a zero-initialised per-channel
-    gate so a fresh model ignores the context. Differences from other ports: the time embedding stays in ``c`` in
-    every mode (one FSDM port replaced it by the context in its token mode), the class embedding table is a Linear
-    from the conditioning vector, and weights use the NNX default initialisers apart from the zero-inits.
+    modulated by the context at its own position (per-token adaLN). Tokens are read by a cross-attention
+    (LayerNorm, then attention from the image patches to the context) after each block's self-attention, in the
+    blocks ``0, cross_every, 2 * cross_every, ...``, through a per-channel gate that starts at ``cross_gate``
+    (0: a fresh model ignores the context; 1: the context trains from the first step). Differences from other
+    ports: the time embedding stays in ``c`` in every mode (one FSDM port replaced it by the context in its token
+    mode), the class embedding table is a Linear from the conditioning vector, and weights use the NNX default
+    initialisers apart from the zero-inits.
     """
 
     accepts = frozenset({"vector", "tokens", "spatial"})
@@ -40,6 +42,7 @@ class DiT(Denoiser):
         mlp_ratio: PositiveFloat = 4.0,
         dropout: Probability = 0.0,
         cross_every: PositiveInt = 1,
+        cross_gate: float = 0.0,
         image_shape: tuple[int, int, int],
         context_dim: int,
         out_channels: int,
@@ -63,6 +66,7 @@ class DiT(Denoiser):
                     mlp_ratio=mlp_ratio,
                     dropout=dropout,
                     context_dim=context_dim if i % cross_every == 0 else None,
+                    cross_gate=cross_gate,
                     rngs=rngs,
                 )
                 for i in range(depth)
@@ -118,6 +122,7 @@ class DiTBlock(nnx.Module):
         mlp_ratio: float,
         dropout: float,
         context_dim: int | None,
+        cross_gate: float,
         rngs: nnx.Rngs,
     ):
         self.norm1 = nnx.LayerNorm(width, use_bias=False, use_scale=False, rngs=rngs)
@@ -125,7 +130,9 @@ class DiTBlock(nnx.Module):
         self.cross = (
             None
             if context_dim is None
-            else GatedCrossAttention(width, heads=heads, context_dim=context_dim, dropout=dropout, rngs=rngs)
+            else GatedCrossAttention(
+                width, heads=heads, context_dim=context_dim, gate=cross_gate, dropout=dropout, rngs=rngs
+            )
         )
         self.norm2 = nnx.LayerNorm(width, use_bias=False, use_scale=False, rngs=rngs)
         self.mlp = Mlp(width, ratio=mlp_ratio, dropout=dropout, rngs=rngs)
@@ -147,13 +154,15 @@ class DiTBlock(nnx.Module):
 
 
 class GatedCrossAttention(nnx.Module):
-    """``x + gate * Attention(LayerNorm(x), context)`` with a per-channel gate initialised at zero (as the tanh
-    gate of Flamingo, Alayrac et al. 2022, without the tanh), so the context enters gradually."""
+    """``x + gate * Attention(LayerNorm(x), context)`` with a per-channel gate initialised at ``gate`` (the tanh
+    gate of Flamingo, Alayrac et al. 2022, without the tanh). At zero a fresh model ignores the context and the
+    attention's weights get no gradient until the gate has grown, which Adam does by about one learning rate a
+    step: thousands of steps before the context is used."""
 
-    def __init__(self, width: int, *, heads: int, context_dim: int, dropout: float, rngs: nnx.Rngs):
+    def __init__(self, width: int, *, heads: int, context_dim: int, gate: float, dropout: float, rngs: nnx.Rngs):
         self.norm = nnx.LayerNorm(width, rngs=rngs)
         self.attn = Attention(width, heads=heads, context_dim=context_dim, dropout=dropout, rngs=rngs)
-        self.gate = nnx.Param(jnp.zeros((width,), jnp.float32))
+        self.gate = nnx.Param(jnp.full((width,), gate, jnp.float32))
 
     def __call__(self, x: Float[Array, "b p width"], context: Float[Array, "b k e"]) -> Float[Array, "b p width"]:
         return x + self.gate[...][None, None, :] * self.attn(self.norm(x), context)

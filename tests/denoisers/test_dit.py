@@ -102,6 +102,19 @@ def test_zero_initialised_cross_attention_gates_ignore_the_tokens_exactly():
     assert not np.allclose(forward(opened, X, T, MODES["tokens"]), forward(opened, X, T, zeroed), atol=1e-4)
 
 
+@pytest.mark.parametrize("gate", [0.0, 1.0])
+def test_the_cross_attention_weights_learn_from_the_first_step_only_with_an_open_gate(gate):
+    model = randomized(tiny(cross_gate=gate), keep="gate")
+    assert np.all(np.asarray(model.blocks[0].cross.gate[...]) == gate)
+
+    def loss(m):
+        return jnp.square(m(X, T, MODES["tokens"])).mean()
+
+    grads = nnx.jit(nnx.grad(loss))(model)
+    attention = np.abs(np.asarray(grads.blocks[0].cross.attn.key_value.kernel[...])).sum()
+    assert (attention > 0) == (gate != 0)
+
+
 def test_cross_every_selects_the_blocks_with_cross_attention():
     model = nnx.eval_shape(lambda: tiny(depth=5, cross_every=2))
     assert [block.cross is not None for block in model.blocks] == [True, False, True, False, True]
