@@ -63,18 +63,6 @@ def test_null_prob_one_gives_the_null_conditioning():
     np.testing.assert_array_equal(null.kl, np.zeros(16))
 
 
-def test_jit_works_and_gradients_are_finite():
-    model = MeanConditioner(dim=6, posterior="gaussian", codebook_size=5, in_dim=8, rngs=nnx.Rngs(0))
-
-    def loss(m):
-        cond = m(ENCODING, jax.random.key(0))
-        return jnp.square(cond.vector).mean() + cond.kl.mean()
-
-    value, grads = nnx.jit(nnx.value_and_grad(loss))(model)
-    assert np.isfinite(float(value))
-    assert all(np.all(np.isfinite(np.asarray(leaf))) for leaf in jax.tree.leaves(grads))
-
-
 def test_a_batch_mismatch_is_a_contract_error():
     model = MeanConditioner(in_dim=8, rngs=nnx.Rngs(0))
     with pytest.raises(fsdiff.ContractError, match=r"conditioner:mean: argument 'encoding' field 'pooled'"):
