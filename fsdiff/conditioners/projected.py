@@ -7,7 +7,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from fsdiff.conditioners.base import Conditioner
 from fsdiff.conditioners.posterior import ContextHead, PosteriorKind
-from fsdiff.typing import Conditioning, PositiveFloat, PositiveInt, Probability, SetEncoding
+from fsdiff.typing import Conditioning, PerSet, PositiveFloat, PositiveInt, Probability, SetEncoding
 
 
 class ProjectedConditioner(Conditioner):
@@ -57,6 +57,6 @@ class ProjectedConditioner(Conditioner):
         """The part of ``encoding`` this conditioner projects."""
         raise TypeError(f"{type(self).__name__} must define features")
 
-    def _conditioning(self, value: Float[Array, "b *rest e"], kl: Float[Array, " b"]) -> Conditioning:
+    def _conditioning(self, value: Float[Array, "b *rest e"], kl: PerSet) -> Conditioning:
         forms = dict.fromkeys(("vector", "tokens", "spatial")) | dict.fromkeys(self.provides, value)
         return Conditioning(kl=kl, **forms)
