@@ -3,6 +3,7 @@
     python benchmarks/quality.py                                  # the demo preset, its own 500 steps
     python benchmarks/quality.py --config vit_lag --steps 5000 --out runs/quality
     python benchmarks/quality.py --config vit_lag,vit_mean,set_vit_lag,cnn_mean,vit_spatial,demo --minutes 10
+    python benchmarks/quality.py --config demo --data cjk_fonts --minutes 5
 
 Trains each preset (a name from ``fsdiff/configs`` or a YAML/JSON path) on the embedded KanjiVG glyphs into
 ``<out>/<preset>/kanji`` and, when CJK fonts are installed (``fsdiff.data.cjk_fonts_available()``), on the font
@@ -34,6 +35,11 @@ def main(argv: list[str] | None = None) -> None:
     datasets = {"kanji": {"source": "kanji"}}
     if cjk_fonts_available():
         datasets["cjk_fonts"] = {"source": "cjk_fonts", "instances": CJK_INSTANCES}
+    if args.data is not None:
+        unknown = sorted(set(args.data.split(",")) - set(datasets))
+        if unknown:
+            raise SystemExit(f"unknown or unavailable data set(s) {', '.join(unknown)}; here: {', '.join(datasets)}")
+        datasets = {name: datasets[name] for name in args.data.split(",")}
     rows = []
     for preset in args.config.split(","):
         base = load_config(preset)
@@ -99,6 +105,9 @@ def _has_checkpoints(run: Path) -> bool:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default="demo", help="presets or config files, comma-separated (default: demo)")
+    parser.add_argument(
+        "--data", default=None, help="data sets, comma-separated (default: kanji, and cjk_fonts when installed)"
+    )
     parser.add_argument("--steps", type=int, default=None, help="training budget in steps (default: the preset's)")
     parser.add_argument("--minutes", type=float, default=None, help="wall budget per run (train.time_limit)")
     parser.add_argument("--out", type=Path, default=Path("runs/quality"), help="folder of the runs")

@@ -133,6 +133,7 @@ def _eval(args: argparse.Namespace) -> int:
         seed=args.seed,
         fit=None if args.fit_steps is None else {"steps": args.fit_steps},
         guidance=args.guidance,
+        method=args.method,
         progress=not args.quiet,
     )
     print(markdown_table(results))
@@ -182,7 +183,9 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--num", type=_positive_int, default=8, help="generated images per class")
     sample.add_argument("--classes", type=_positive_int, default=8, help="held-out (test) classes, one row each")
     sample.add_argument("--steps", type=_positive_int, default=50, help="sampling steps (respaced)")
-    sample.add_argument("--method", choices=["ddim", "ddpm"], default="ddim")
+    sample.add_argument(
+        "--method", choices=["ddim", "ddpm"], default=None, help="sampler (default: the run's train.sample_method)"
+    )
     sample.add_argument(
         "--guidance",
         type=_guidance,
@@ -210,6 +213,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="G[,G...]",
         help="classifier-free guidance scale(s), default the run's train.sample_guidance; several (e.g. 1,2,3,5) "
         "also plot accuracy and FD against it",
+    )
+    evaluate.add_argument(
+        "--method", choices=["ddim", "ddpm"], default=None, help="sampler (default: the run's train.sample_method)"
     )
     evaluate.add_argument("--seed", type=_non_negative_int, default=0)
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -112,7 +112,7 @@ def test_eval_on_a_tiny_run_writes_eval_json_the_guidance_plot_and_prints_the_ta
     assert fsdiff_cli(["train", "--config", str(config_file), "--out", str(run), "--quiet"], cli_env).returncode == 0
     result = fsdiff_cli(
         ["eval", "--run", str(run), "--shots", "2", "--classes", "2", "--samples", "2", "--fit-steps", "2"]
-        + ["--guidance", "1,2", "--quiet"],
+        + ["--guidance", "1,2", "--method", "ddpm", "--quiet"],
         cli_env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -120,5 +120,6 @@ def test_eval_on_a_tiny_run_writes_eval_json_the_guidance_plot_and_prints_the_ta
     assert "| model (2-shot samples, guidance 2) |" in result.stdout
     report = json.loads((run / "eval.json").read_text())
     assert report["shots"] == 2 and report["classes"] == 2 and report["guidance"] == [1.0, 2.0]
+    assert report["method"] == "ddpm"
     assert len(report["model"]) == 2 and {"unconditional", "copy"} <= set(report)
     assert (run / "guidance.png").is_file() and f"wrote {run / 'eval.json'} and {run / 'guidance.png'}" in result.stdout

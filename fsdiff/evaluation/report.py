@@ -9,7 +9,8 @@ def markdown_table(results: dict) -> str:
     shots = results["shots"]
     header = (
         f"{results['classes']} held-out classes, {shots} shots, {results['generated_per_class']} samples and "
-        f"{results['real_per_class']} real images per class"
+        f"{results['real_per_class']} real images per class; sampler: {results['method']}, "
+        f"{results['sample_steps'] or 'every'} steps"
         + (f"; features: {results['extractor']['config']['type']}" if "extractor" in results else "")
     )
     rows = [

@@ -55,7 +55,7 @@ def evaluate_run(
     fit: dict | None = None,
     seed: int = 0,
     sample_steps: int | None = 50,
-    method: str = "ddim",
+    method: str | None = None,
     guidance: float | Sequence[float] | None = None,
     likelihood_images: int = 2,
     neighbours: int = 3,
@@ -68,7 +68,8 @@ def evaluate_run(
     ``features`` names the feature extractor (a registered ``feature_extractor``, or ``{"type": name,
     **options}``); a trainable one is fitted with ``fit`` (``FitOptions`` keywords) on the training classes the
     first time and reused from ``<run>/features/`` afterwards. ``guidance``: one scale or several (each evaluated;
-    several also write the guidance plot); the run's ``train.sample_guidance`` unless given.
+    several also write the guidance plot); the run's ``train.sample_guidance`` unless given. ``method``: the sampler,
+    the run's ``train.sample_method`` unless given.
     """
     given = None if guidance is None else [guidance] if isinstance(guidance, int | float) else list(guidance)
     check_settings(
@@ -113,7 +114,7 @@ def evaluate_run(
         samples=samples,
         seed=seed,
         sample_steps=sample_steps,
-        method=method,
+        method=run.options.sample_method if method is None else method,
         guidance=scales,
         likelihood_images=likelihood_images,
         neighbours=neighbours,

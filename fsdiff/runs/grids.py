@@ -32,15 +32,16 @@ def sample_run(
     out: str | os.PathLike,
     classes: int = 8,
     steps: int | None = 50,
-    method: str = "ddim",
+    method: str | None = None,
     guidance: float | None = None,
     seed: int = 0,
     progress: bool = False,
 ) -> Path:
     """``fsdiff sample``: ``shots`` images of each of ``classes`` test classes (never seen in training) condition
-    ``num`` new images each, with the run's EMA weights; writes the grid to ``out``. ``guidance``: the run's
-    ``train.sample_guidance`` unless given."""
+    ``num`` new images each, with the run's EMA weights; writes the grid to ``out``. ``method`` and ``guidance``:
+    the run's ``train.sample_method`` and ``train.sample_guidance`` unless given."""
     run = Run(run_dir)
+    method = run.options.sample_method if method is None else method
     guidance = run.options.sample_guidance if guidance is None else guidance
     test = run.splits().test
     contexts = context_sets(test, shots=shots, classes=range(min(classes, test.num_classes)), seed=seed)

@@ -249,6 +249,7 @@ class _Preview:
             self.dir / f"step_{step:07d}.png",
             num=self.options.sample_num,
             steps=self.options.sample_steps,
+            method=self.options.sample_method,
             guidance=self.options.sample_guidance,
             seed=self.options.seed + 1,
         )

@@ -1,7 +1,7 @@
 """The ``train`` config section and the whole run config ``{"model": ..., "data": ..., "train": ...}``."""
 
 import dataclasses
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fsdiff.config import Section, fill_config, model_schema
 from fsdiff.data import load_dataset
@@ -21,8 +21,9 @@ class TrainOptions:
     up as ``min(decay, (1 + t) / (10 + t))``). The KL weight ramps linearly from 0 to ``kl_weight`` over
     ``kl_warmup`` steps. Every ``log_every`` steps a line of ``metrics.jsonl``; every ``checkpoint_every`` steps an
     atomic checkpoint (the last ``keep`` are kept); every ``sample_every`` steps and at the end a sample grid of
-    ``sample_classes`` held-out (validation) classes (0: none). ``sample_guidance`` is the classifier-free guidance
-    scale of the run's samples: those grids, ``demo.png``, and the default of ``fsdiff sample`` and ``fsdiff eval``.
+    ``sample_classes`` held-out (validation) classes (0: none). ``sample_method`` (``ddim``, or ``ddpm``: ancestral)
+    and ``sample_guidance`` (the classifier-free guidance scale) are the sampler of the run's samples: those grids,
+    ``demo.png``, and the defaults of ``fsdiff sample`` and ``fsdiff eval``.
     ``seed`` fixes initialisation, batches and noise. ``distributed``: join the other processes of a multi-host run
     first, at ``coordinator_address`` (``host:port`` of process 0) as ``process_id`` of ``num_processes``, each read
     from ``JAX_COORDINATOR_ADDRESS``, ``JAX_NUM_PROCESSES``, ``JAX_PROCESS_ID`` when unset, or detected by JAX when none
@@ -50,6 +51,7 @@ class TrainOptions:
     sample_classes: NonNegativeInt = 6
     sample_num: PositiveInt = 8
     sample_steps: PositiveInt = 50
+    sample_method: Literal["ddim", "ddpm"] = "ddim"
     sample_guidance: NonNegativeFloat = 1.0
     val_classes: Probability | NonNegativeInt = 0.1
     test_classes: Probability | NonNegativeInt = 0.1

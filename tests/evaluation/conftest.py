@@ -72,6 +72,7 @@ def levels_config(data_path: str, *, steps: int) -> dict:
             "sample_classes": 2,
             "sample_shots": 2,
             "sample_num": 2,
+            "sample_method": "ddpm",
             "val_classes": 0,
             "test_classes": 4,
         },

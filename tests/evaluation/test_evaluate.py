@@ -47,6 +47,7 @@ def test_writes_eval_json_with_exactly_the_record_and_result_fields(levels_run, 
     assert (stored["classes"], stored["real_per_class"], stored["generated_per_class"]) == (4, 3, 3)
     assert stored["held_out_classes"] == 4 and stored["likelihood_images_per_class"] == 3
     assert stored["checkpoint_step"] == 300 and stored["seed"] == 0
+    assert stored["method"] == "ddpm", "the run's train.sample_method is the evaluation's default sampler"
     assert stored["guidance"] == [1.0, 3.0] and len(stored["model"]) == 2
     assert stored["chance_accuracy"] == 0.25 and stored["extractor_accuracy"]["ways"] == 4
     assert stored["likelihood"]["gain"] > 0.0

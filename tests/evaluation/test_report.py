@@ -16,3 +16,4 @@ def test_markdown_table_has_a_row_per_generator_and_the_likelihood(levels_eval):
     likelihood = levels_eval["likelihood"]
     assert f"{likelihood['gain']:.4f} ± {likelihood['gain_stderr']:.4f}" in table
     assert "4-way 3-shot accuracy on real held-out images" in table
+    assert f"sampler: {levels_eval['method']}, " in table
