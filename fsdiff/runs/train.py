@@ -111,7 +111,8 @@ def _train(cfg: dict, run: Run, resume: bool, progress: bool) -> TrainState:
                     if interrupts.pending():
                         break
                     batch = parallel.batch(sampler.batch(step))
-                    leaves, metrics = step_fn(leaves, batch, jax.random.fold_in(base_key, step))
+                    progress = _progress(options, step, started)
+                    leaves, metrics = step_fn(leaves, batch, jax.random.fold_in(base_key, step), progress)
                     log.add(metrics)
                     bar.update(1)
                     done = step + 1
@@ -138,6 +139,15 @@ def _train(cfg: dict, run: Run, resume: bool, progress: bool) -> TrainState:
     if metrics:
         save_loss_curve([r["step"] for r in metrics], [r["loss"] for r in metrics], run.path / "loss.png")
     return step_fn.state(leaves)
+
+
+def _progress(options: TrainOptions, step: int, started: float) -> np.float32:
+    """The fraction of the run done before ``step``: of its steps, or of ``time_limit`` when more of that is spent
+    (the learning rate's decay follows it, see ``fsdiff.training.optimizer.learning_rate``)."""
+    done = step / options.steps
+    if options.time_limit is not None:
+        done = max(done, (time.perf_counter() - started) / options.time_limit)
+    return np.float32(min(done, 1.0))
 
 
 def _out_of_time(options: TrainOptions, started: float) -> bool:

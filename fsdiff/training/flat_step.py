@@ -1,7 +1,7 @@
 """The training step jitted over the state's leaves, as the training loop runs it."""
 
 import jax
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from fsdiff.debug import functionalized
 from fsdiff.training.state import TrainState
@@ -25,15 +25,15 @@ class FlatStep:
         self.jitted = functionalized(jax.jit(self.flat, donate_argnums=0))
 
     def __call__(
-        self, leaves: list[Array], batch: SetImages, key: PRNGKeyArray
+        self, leaves: list[Array], batch: SetImages, key: PRNGKeyArray, progress: Float[ArrayLike, ""] | None = None
     ) -> tuple[list[Array], dict[str, Float[Array, ""]]]:
-        return self.jitted(leaves, batch, key)
+        return self.jitted(leaves, batch, key, progress)
 
     def flat(
-        self, leaves: list[Array], batch: SetImages, key: PRNGKeyArray
+        self, leaves: list[Array], batch: SetImages, key: PRNGKeyArray, progress: Float[ArrayLike, ""] | None = None
     ) -> tuple[list[Array], dict[str, Float[Array, ""]]]:
         """The step on leaves (the function that is jitted)."""
-        state, metrics = self.step(self.state(leaves), batch, key)
+        state, metrics = self.step(self.state(leaves), batch, key, progress)
         return self.leaves(state), metrics
 
     def leaves(self, state: TrainState) -> list[Array]:

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import optax
 from flax import nnx
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from fsdiff.nn.precision import COMPUTE_DTYPES, precision_scope
 from fsdiff.training.optimizer import learning_rate
@@ -14,13 +14,16 @@ from fsdiff.training.options import TrainOptions
 from fsdiff.training.state import TrainState
 from fsdiff.typing import SetImages
 
-StepFn = Callable[[TrainState, SetImages, PRNGKeyArray], tuple[TrainState, dict[str, Float[Array, ""]]]]
+StepFn = Callable[..., tuple[TrainState, dict[str, Float[Array, ""]]]]
 
 
 def make_train_step(
     graphdef: nnx.GraphDef, rest: nnx.State, optimizer: optax.GradientTransformation, options: TrainOptions
 ) -> StepFn:
-    """``train_step(state, batch, key) -> (state, metrics)``, a pure function to ``jax.jit``.
+    """``train_step(state, batch, key, progress=None) -> (state, metrics)``, a pure function to ``jax.jit``.
+
+    ``progress`` is the fraction of the run done, which sets the learning rate (``learning_rate``); by default
+    ``state.step / options.steps``, the loop passes more when ``train.time_limit`` is nearer.
 
     ``graphdef``/``rest`` are the model's structure and non-parameter state (split in training mode, so dropout
     is on); dropout is reseeded from ``key`` every step. A step whose loss or gradient norm is not finite applies
@@ -30,7 +33,12 @@ def make_train_step(
 
     schedule = learning_rate(options)
 
-    def train_step(state: TrainState, batch: SetImages, key: PRNGKeyArray):
+    def train_step(
+        state: TrainState, batch: SetImages, key: PRNGKeyArray, progress: Float[ArrayLike, ""] | None = None
+    ):
+        if progress is None:
+            progress = state.step / options.steps
+        lr = schedule(state.step, progress)
         loss_key, dropout_key = jax.random.split(key)
         kl_weight = options.kl_weight * _ramp(state.step, options.kl_warmup)
 
@@ -42,8 +50,7 @@ def make_train_step(
 
         (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
         with jax.numpy_dtype_promotion("standard"):  # optax mixes int step counts and float decays
-            updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-            lr = schedule(state.step)
+            updates, opt_state = optimizer.update(grads, state.opt_state, state.params, learning_rate=lr)
         params = optax.apply_updates(state.params, updates)
         t = state.step.astype(jnp.float32)
         decay = jnp.minimum(options.ema_decay, (1.0 + t) / (10.0 + t))

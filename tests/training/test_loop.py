@@ -162,12 +162,16 @@ def test_run_folder_has_config_metrics_samples_and_loss_curve(tmp_path):
 
 def test_a_time_limit_ends_training_early_with_its_last_step_saved_and_previewed(tmp_path):
     """A limit shorter than the first step (which compiles) stops after that step, as a budget of wall time would:
-    the step is checkpointed, logged and previewed, exactly as a run's last step."""
+    the step is checkpointed, logged and previewed, exactly as a run's last step; and its learning rate has
+    decayed by the clock (the limit was spent before the step ran), not by its 1 step of 50."""
     out = tmp_path / "run"
-    state = train(tiny_config(steps=50, checkpoint_every=25, log_every=25, time_limit=1e-3), out, progress=False)
+    config = tiny_config(steps=50, checkpoint_every=25, log_every=25, time_limit=1e-6, warmup=0, lr=1e-3)
+    state = train(config, out, progress=False)
     assert int(state.step) == 1
     assert Run(out).steps() == [1]
-    assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1]
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1]
+    assert rows[0]["lr"] == pytest.approx(1e-3 * Run(out).config["train"]["final_lr_fraction"])
     assert (out / "samples" / "step_0000001.png").is_file()
 
 

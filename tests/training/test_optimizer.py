@@ -2,8 +2,11 @@
 
 import jax
 import numpy as np
+import optax
 import pytest
 from flax import nnx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fsdiff
 from fsdiff.training import TrainOptions, fill_run_config, learning_rate, make_optimizer, make_train_step, new_training
@@ -44,9 +47,25 @@ def test_unknown_module_in_lr_multipliers_is_a_config_error():
 
 def test_learning_rate_warms_up_then_decays():
     schedule = learning_rate(TrainOptions(steps=100, warmup=10, lr=1e-3, final_lr_fraction=0.1))
-    assert float(schedule(0)) == 0.0
-    assert float(schedule(10)) == pytest.approx(1e-3)
-    assert float(schedule(100)) == pytest.approx(1e-4)
+    assert float(schedule(0, 0.0)) == 0.0
+    assert float(schedule(10, 0.1)) == pytest.approx(1e-3)
+    assert float(schedule(100, 1.0)) == pytest.approx(1e-4)
+
+
+@settings(max_examples=20, deadline=None)
+@given(step=st.integers(0, 100))
+def test_learning_rate_by_steps_is_optax_warmup_cosine(step):
+    options = TrainOptions(steps=100, warmup=10, lr=1e-3, final_lr_fraction=0.1)
+    expected = optax.warmup_cosine_decay_schedule(0.0, 1e-3, 10, 100, end_value=1e-4)(step)
+    assert float(learning_rate(options)(step, step / 100)) == pytest.approx(float(expected), rel=1e-5, abs=1e-9)
+
+
+def test_learning_rate_decays_with_progress_not_only_steps():
+    """A run whose time limit is 60 % spent at step 30 of 100 has the rate of step 60 (after its warm-up)."""
+    schedule = learning_rate(TrainOptions(steps=100, warmup=10, lr=1e-3, final_lr_fraction=0.1))
+    assert float(schedule(30, 0.6)) == pytest.approx(float(schedule(60, 0.6)))
+    assert float(schedule(30, 0.6)) < float(schedule(30, 0.3))
+    assert float(schedule(5, 1.0)) == pytest.approx(0.5 * 1e-4)
 
 
 def test_step_metrics_include_gradient_norm_and_kl_ramp():
