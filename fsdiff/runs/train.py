@@ -119,6 +119,7 @@ def _train(cfg: dict, run: Run, resume: bool, progress: bool) -> TrainState:
                     last = done == options.steps or _out_of_time(options, started)
                     at_checkpoint = done % options.checkpoint_every == 0 or last
                     if done % options.log_every == 0 or at_checkpoint:
+                        bar.total = _expected_steps(options, start, done, started)
                         bar.set_postfix(log.flush(done), refresh=False)
                         _check_finite(step_fn.state(leaves), checkpoints)
                     if at_checkpoint:
@@ -139,6 +140,16 @@ def _train(cfg: dict, run: Run, resume: bool, progress: bool) -> TrainState:
     if metrics:
         save_loss_curve([r["step"] for r in metrics], [r["loss"] for r in metrics], run.path / "loss.png")
     return step_fn.state(leaves)
+
+
+def _expected_steps(options: TrainOptions, start: int, done: int, started: float) -> int:
+    """The step the run will stop at: ``train.steps``, or fewer when at the pace since ``start`` the ``time_limit``
+    runs out first. It is the progress bar's total, so the bar's ETA is right when the clock binds."""
+    if options.time_limit is None:
+        return options.steps
+    elapsed = max(time.perf_counter() - started, 1e-9)
+    by_clock = start + int((done - start) * options.time_limit / elapsed)
+    return max(done, min(options.steps, by_clock))
 
 
 def _progress(options: TrainOptions, step: int, started: float) -> np.float32:

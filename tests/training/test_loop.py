@@ -14,7 +14,9 @@ import pytest
 
 import fsdiff
 from fsdiff.runs import Checkpoints, Run, train
+from fsdiff.runs.train import _expected_steps
 from fsdiff.training import new_training
+from fsdiff.training.options import TrainOptions
 from tests.runs import fsdiff_cli, tiny_config
 
 
@@ -173,6 +175,16 @@ def test_a_time_limit_ends_training_early_with_its_last_step_saved_and_previewed
     assert [r["step"] for r in rows] == [1]
     assert rows[0]["lr"] == pytest.approx(1e-3 * Run(out).config["train"]["final_lr_fraction"])
     assert (out / "samples" / "step_0000001.png").is_file()
+
+
+def test_the_progress_bar_expects_the_step_the_clock_will_stop_at():
+    """With a time limit the bar's total (hence its ETA) is the step the limit will stop the run at, at the pace so
+    far: 100 steps in half of a 20 s limit make 200, never more than ``train.steps``, never less than done."""
+    ten_seconds_ago = time.perf_counter() - 10.0
+    assert _expected_steps(TrainOptions(steps=1000, time_limit=20.0), 0, 100, ten_seconds_ago) in (198, 199, 200)
+    assert _expected_steps(TrainOptions(steps=150, time_limit=20.0), 0, 100, ten_seconds_ago) == 150
+    assert _expected_steps(TrainOptions(steps=1000, time_limit=5.0), 0, 100, ten_seconds_ago) == 100
+    assert _expected_steps(TrainOptions(steps=1000), 0, 100, ten_seconds_ago) == 1000
 
 
 def test_a_time_limit_is_refused_for_a_multi_host_run(tmp_path):
