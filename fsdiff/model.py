@@ -17,8 +17,8 @@ from fsdiff.denoisers import Denoiser
 from fsdiff.diffusion import GaussianDiffusion
 from fsdiff.encoders import Encoder
 from fsdiff.errors import ConfigError, ContractError
+from fsdiff.memory import activation_bytes, check_batch, check_fits, check_parameters, untraceable_is_too_large
 from fsdiff.nn.precision import COMPUTE_DTYPES, precision_scope, set_compute_dtype
-from fsdiff.sizes import activation_bytes, check_batch, check_fits, check_parameters, untraceable_is_too_large
 from fsdiff.typing import (
     Conditioning,
     ContextImages,
@@ -234,7 +234,7 @@ def build_model(config: object, seed: int = 0) -> FewShotDiffusion:
     ``build_model(model.config, seed)`` rebuilds the same model with the same parameters. ``compute_dtype``
     (passed as ``dtype`` to a component that declares it) becomes the compute dtype of every Flax layer; the
     parameters stay float32 (``fsdiff.nn.precision``). A model too large for the device is a ``ConfigError`` with
-    its estimated bytes, from shapes alone (``fsdiff.sizes``), before any allocation.
+    its estimated bytes, from shapes alone (``fsdiff.memory``), before any allocation.
     """
     cfg = fill_config(config)
     parts = ("encoder", "conditioner", "denoiser")
