@@ -16,7 +16,7 @@ from benchmarks import configs
 from benchmarks.common import Settings, compile_timed, flops, memory, time_call
 from benchmarks.device import append_row, read_rows
 from fsdiff.nn.attention import fused_implementation
-from fsdiff.nn.precision import COMPUTE_DTYPES, set_compute_dtype
+from fsdiff.nn.precision import COMPUTE_DTYPES
 from fsdiff.training import FlatStep, make_train_step
 
 
@@ -60,7 +60,6 @@ def step_row(ref: configs.Reference, settings: Settings, bf16_tflops: float | No
     """``ref``'s training step as the loop runs it, in its compute dtype: time, throughput, FLOPs, MFU, memory."""
     dtype = COMPUTE_DTYPES[ref.model["compute_dtype"]]
     model = configs.build(ref)
-    set_compute_dtype(model, dtype)  # configs.build may swap attention blocks in after build_model set it
     graphdef, rest, optimizer, options, state = configs.training(model)
     x, key = configs.batch(ref), jax.random.key(0)
     flat = FlatStep(make_train_step(graphdef, rest, optimizer, options), state)

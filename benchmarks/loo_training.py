@@ -22,8 +22,7 @@ if __package__ in (None, ""):  # run as a script: python benchmarks/loo_training
 import numpy as np  # noqa: E402
 
 from benchmarks import configs  # noqa: E402
-from fsdiff.runs import train  # noqa: E402
-from fsdiff.runs.folder import METRICS  # noqa: E402
+from fsdiff.runs import Run, train  # noqa: E402
 
 
 def run_config(set_layers: int | None, *, steps: int, batch_sets: int, log_every: int) -> dict:
@@ -53,7 +52,7 @@ def train_curve(config: dict) -> dict:
         started = time.perf_counter()
         train(config, Path(out) / "run", progress=False)
         wall_s = time.perf_counter() - started
-        rows = [json.loads(line) for line in (Path(out) / "run" / METRICS).read_text().splitlines()]
+        rows = Run(Path(out) / "run").metrics()
     steps = [row["step"] for row in rows]
     losses = [row["loss"] for row in rows]
     images_per_step = config["train"]["batch_sets"] * config["model"]["set_size"]

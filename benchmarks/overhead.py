@@ -10,7 +10,6 @@ since JAX dispatches the step asynchronously and the loop prepares the next batc
 a step call takes to return (the Python side of JAX's dispatch, ``FlatStep``) is reported the same way.
 """
 
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -22,8 +21,7 @@ from flax import nnx
 from benchmarks.common import Settings, format_table
 from fsdiff.data import SetSampler
 from fsdiff.presets import load_config
-from fsdiff.runs import train
-from fsdiff.runs.folder import METRICS, run_splits
+from fsdiff.runs import Run, run_splits, train
 from fsdiff.training import DataParallel, FlatStep, make_optimizer, make_train_step, new_training
 from fsdiff.training.options import fill_run_config
 
@@ -38,7 +36,7 @@ def run(settings: Settings, machine: dict | None = None) -> list[dict]:
         started = time.perf_counter()
         train(config, Path(out) / "run", progress=False)
         total_s = time.perf_counter() - started
-        rows = [json.loads(line) for line in (Path(out) / "run" / METRICS).read_text().splitlines()]
+        rows = Run(Path(out) / "run").metrics()
     bare_after = bare_before if settings.quick else bare_step_ms(config)[0]
     images_per_step = config["train"]["batch_sets"] * config["model"]["set_size"]
     loop_ms = float(np.median([1e3 * images_per_step / row["images_per_s"] for row in rows[1:]]))

@@ -22,7 +22,7 @@ from pathlib import Path
 from fsdiff.data import cjk_fonts_available
 from fsdiff.evaluation import markdown_table
 from fsdiff.presets import apply_overrides, load_config
-from fsdiff.runs import evaluate_run, train
+from fsdiff.runs import Run, evaluate_run, train
 
 CJK_INSTANCES = 10
 """Renderings per font face and character for the CJK-font set: enough images per class for training sets and a
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
             config = apply_overrides({**base, "data": _data_section(base, data)}, budget, steps=args.steps)
             run = args.out / Path(preset).stem / name
             started = time.perf_counter()
-            train(config, run, resume=_has_checkpoints(run), progress=not args.quiet)
+            train(config, run, resume=bool(Run(run).steps()), progress=not args.quiet)
             trained = time.perf_counter()
             results = evaluate_run(
                 run,
@@ -96,10 +96,6 @@ def _data_section(base: dict, data: dict) -> dict:
     """The preset's image size and channels with the benchmark's data source."""
     kept = {key: base.get("data", {})[key] for key in ("size", "channels") if key in base.get("data", {})}
     return {**kept, **data}
-
-
-def _has_checkpoints(run: Path) -> bool:
-    return (run / "checkpoints").is_dir() and any((run / "checkpoints").iterdir())
 
 
 def _parser() -> argparse.ArgumentParser:

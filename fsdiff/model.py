@@ -17,8 +17,8 @@ from fsdiff.denoisers import Denoiser
 from fsdiff.diffusion import GaussianDiffusion
 from fsdiff.encoders import Encoder
 from fsdiff.errors import ConfigError, ContractError
+from fsdiff.memory import activation_bytes, check_batch, check_fits, check_parameters, untraceable_is_too_large
 from fsdiff.nn.precision import COMPUTE_DTYPES, precision_scope, set_compute_dtype
-from fsdiff.sizes import activation_bytes, check_batch, check_fits, check_parameters, untraceable_is_too_large
 from fsdiff.typing import (
     Conditioning,
     ContextImages,
@@ -84,21 +84,21 @@ class FewShotDiffusion(nnx.Module):
         x0 = x_set.reshape(b * n, *x_set.shape[2:])
         noise = jax.random.normal(noise_key, x0.shape, x0.dtype)
         x_t = self.diffusion.q_sample(x0, t.reshape(b * n), noise)
-        cond = self.conditioner(self.context(x_set, t), cond_key)
+        cond = self.conditioner(self.encode_context(x_set, t), cond_key)
         out = self.denoiser(x_t, t.reshape(b * n), cond)
         terms = self.diffusion.training_losses(out, x0, x_t, t.reshape(b * n), noise)
         mse, vb, kl = terms["mse"].mean(), terms["vb"].mean(), cond.kl.mean()
         loss = mse + vb + kl_weight * kl
         return loss, {"loss": loss, "mse": mse, "vb": vb, "kl": kl, "context_norm": _norm(cond)}
 
-    @checked("FewShotDiffusion.context", check_result=False)  # its batch is b * n
-    def context(self, x_set: SetImages, t: Int[Array, "b n"] | None = None) -> SetEncoding:
+    @checked("FewShotDiffusion.encode_context", check_result=False)  # its batch is b * n
+    def encode_context(self, x_set: SetImages, t: Int[Array, "b n"] | None = None) -> SetEncoding:
         """The encodings that condition each element of ``x_set``: a ``SetEncoding`` of batch ``b * n``, set-major.
 
         Leave-one-out: element ``i`` sees the other ``n - 1`` elements of its own set only. With ``include_self``
         the whole set. Time-aware encoders receive the timestep ``t "b n"`` of the element being conditioned.
         """
-        self._check_sets("FewShotDiffusion.context", x_set)
+        self._check_sets("FewShotDiffusion.encode_context", x_set)
         b, n = x_set.shape[:2]
         times = t if self.encoder.time_aware else None
         if self.context_mode == "leave_one_out":
@@ -234,7 +234,7 @@ def build_model(config: object, seed: int = 0) -> FewShotDiffusion:
     ``build_model(model.config, seed)`` rebuilds the same model with the same parameters. ``compute_dtype``
     (passed as ``dtype`` to a component that declares it) becomes the compute dtype of every Flax layer; the
     parameters stay float32 (``fsdiff.nn.precision``). A model too large for the device is a ``ConfigError`` with
-    its estimated bytes, from shapes alone (``fsdiff.sizes``), before any allocation.
+    its estimated bytes, from shapes alone (``fsdiff.memory``), before any allocation.
     """
     cfg = fill_config(config)
     parts = ("encoder", "conditioner", "denoiser")

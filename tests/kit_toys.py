@@ -170,9 +170,9 @@ class GoodConditioner(fsdiff.Conditioner):
 
     provides = frozenset({"vector"})
 
-    def __init__(self, *, dim: PositiveInt = 8, variational: bool = False, in_dim: int, rngs: nnx.Rngs):
-        self.proj = nnx.Linear(in_dim, dim, rngs=rngs)
-        self.null_vector = nnx.Param(0.02 * jax.random.normal(rngs.params(), (dim,)))
+    def __init__(self, *, width: PositiveInt = 8, variational: bool = False, in_dim: int, rngs: nnx.Rngs):
+        self.proj = nnx.Linear(in_dim, width, rngs=rngs)
+        self.null_vector = nnx.Param(0.02 * jax.random.normal(rngs.params(), (width,)))
         self.variational = variational
 
     def __call__(self, encoding: SetEncoding, key: PRNGKeyArray | None = None) -> Conditioning:
@@ -201,8 +201,8 @@ class FixedKeyConditioner(GoodConditioner):
 class KeylessRandomConditioner(GoodConditioner):
     """determinism: random even without a key (draws from its own RNG stream)."""
 
-    def __init__(self, *, dim: PositiveInt = 8, variational: bool = False, in_dim: int, rngs: nnx.Rngs):
-        super().__init__(dim=dim, variational=variational, in_dim=in_dim, rngs=rngs)
+    def __init__(self, *, width: PositiveInt = 8, variational: bool = False, in_dim: int, rngs: nnx.Rngs):
+        super().__init__(width=width, variational=variational, in_dim=in_dim, rngs=rngs)
         self.rngs = rngs
 
     def sample(self, vector: Float[Array, "b e"], key: PRNGKeyArray | None) -> Float[Array, "b e"]:

@@ -63,7 +63,7 @@ def test_vectorized_context_equals_a_plain_loop_over_elements(encoder):
     model = fsdiff.build_model(model_config(encoder))
     x = sets()
     t = jnp.asarray([[3, 7, 11, 19], [23, 29, 31, 37]], jnp.int32)
-    context = model.context(x, t)
+    encoding = model.encode_context(x, t)
     mask = jnp.ones((2, 4), bool)
     for i in range(4):
         others = [j for j in range(4) if j != i]
@@ -72,9 +72,9 @@ def test_vectorized_context_equals_a_plain_loop_over_elements(encoder):
             expected = model.encoder(x, mask.at[:, i].set(False), times)
         else:
             expected = model.encoder(x[:, others], None, times)
-        np.testing.assert_allclose(context.pooled.reshape(2, 4, -1)[:, i], expected.pooled, atol=2e-5, rtol=1e-4)
+        np.testing.assert_allclose(encoding.pooled.reshape(2, 4, -1)[:, i], expected.pooled, atol=2e-5, rtol=1e-4)
         np.testing.assert_allclose(
-            context.tokens.reshape(2, 4, *context.tokens.shape[1:])[:, i], expected.tokens, atol=2e-5, rtol=1e-4
+            encoding.tokens.reshape(2, 4, *encoding.tokens.shape[1:])[:, i], expected.tokens, atol=2e-5, rtol=1e-4
         )
 
 
@@ -84,7 +84,7 @@ def test_context_of_an_element_ignores_the_element_and_other_sets(encoder):
     x = sets()
 
     def context_of(x, s, i):
-        encoding = model.context(x, jnp.full((2, 4), 5, jnp.int32))
+        encoding = model.encode_context(x, jnp.full((2, 4), 5, jnp.int32))
         return encoding.pooled.reshape(2, 4, -1)[s, i].sum() + encoding.tokens.reshape(2, 4, -1)[s, i].sum()
 
     for s, i in ((0, 0), (1, 2)):
@@ -96,7 +96,7 @@ def test_context_of_an_element_ignores_the_element_and_other_sets(encoder):
 
 def test_include_self_context_does_see_the_element():
     model = fsdiff.build_model(model_config("cnn", context="include_self"))
-    grad = jax.grad(lambda x: model.context(x).pooled.reshape(2, 4, -1)[0, 0].sum())(sets())
+    grad = jax.grad(lambda x: model.encode_context(x).pooled.reshape(2, 4, -1)[0, 0].sum())(sets())
     assert float(jnp.abs(grad[0, 0]).max()) > 0.0
 
 

@@ -20,8 +20,8 @@ COMPONENTS = [
     ("encoder", "cnn", {"width": 16, "channels": 8, "depth": 1, "groups": 4, "heads": 2}),
     ("conditioner", "mean", {}),
     ("conditioner", "mean", {"posterior": "discrete", "codebook_size": 8, "null_prob": 0.5}),
-    ("conditioner", "lag", {"posterior": "gaussian", "dim": 8}),
-    ("conditioner", "spatial", {"posterior": "gaussian", "dim": 8, "null_prob": 0.5}),
+    ("conditioner", "lag", {"posterior": "gaussian", "width": 8}),
+    ("conditioner", "spatial", {"posterior": "gaussian", "width": 8, "null_prob": 0.5}),
     ("denoiser", "dit", {"width": 16, "depth": 1, "heads": 2, "patch": 2}),
     (
         "denoiser",

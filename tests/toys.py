@@ -61,10 +61,10 @@ class LinearConditioner(fsdiff.Conditioner):
 
     provides = frozenset({"vector"})
 
-    def __init__(self, *, dim: PositiveInt = 8, scale: float = 1.0, in_dim: int, rngs: nnx.Rngs):
-        self.proj = nnx.Linear(in_dim, dim, rngs=rngs)
+    def __init__(self, *, width: PositiveInt = 8, scale: float = 1.0, in_dim: int, rngs: nnx.Rngs):
+        self.proj = nnx.Linear(in_dim, width, rngs=rngs)
         self.scale = scale
-        self.null_vector = nnx.Param(jnp.zeros((dim,)))
+        self.null_vector = nnx.Param(jnp.zeros((width,)))
 
     def __call__(self, encoding: SetEncoding, key: PRNGKeyArray | None = None) -> Conditioning:
         vector = self.scale * self.proj(encoding.pooled)

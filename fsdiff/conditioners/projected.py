@@ -12,7 +12,7 @@ from fsdiff.typing import Conditioning, PerSet, PositiveFloat, PositiveInt, Prob
 
 class ProjectedConditioner(Conditioner):
     """``features(encoding)`` (the part of the encoding a subclass reads) projected (Linear + LayerNorm) to the
-    conditioning width ``dim`` (the encoder width by default) and returned as the one form in ``provides``.
+    conditioning ``width`` (the encoder width by default) and returned as the one form in ``provides``.
 
     ``posterior`` makes the conditioning a variational context: ``gaussian`` (reparameterized, KL to ``N(0, I)``)
     or ``discrete`` (one code per latent vector from a ``codebook_size`` codebook, Gumbel-softmax at
@@ -25,7 +25,7 @@ class ProjectedConditioner(Conditioner):
     def __init__(
         self,
         *,
-        dim: PositiveInt | None = None,
+        width: PositiveInt | None = None,
         posterior: PosteriorKind = "none",
         codebook_size: PositiveInt = 512,
         temperature: PositiveFloat = 1.0,
@@ -37,7 +37,7 @@ class ProjectedConditioner(Conditioner):
         self.image_shape = None if image_shape is None else tuple(image_shape)
         self.head = ContextHead(
             in_dim,
-            dim or in_dim,
+            width or in_dim,
             posterior=posterior,
             codebook_size=codebook_size,
             temperature=temperature,

@@ -30,7 +30,7 @@ ENCODING = SetEncoding(
 def test_output_is_one_token_per_input_token(b, p, d, e, posterior, null_prob, keyed):
     model = nnx.eval_shape(
         lambda: LagConditioner(
-            dim=e, posterior=posterior, codebook_size=3, null_prob=null_prob, in_dim=d, rngs=nnx.Rngs(0)
+            width=e, posterior=posterior, codebook_size=3, null_prob=null_prob, in_dim=d, rngs=nnx.Rngs(0)
         )
     )
     encoding = SetEncoding(
@@ -47,11 +47,11 @@ def test_output_is_one_token_per_input_token(b, p, d, e, posterior, null_prob, k
 def test_registered_as_lag_with_its_options():
     assert fsdiff.lookup("conditioner", "lag") is LagConditioner
     options = fsdiff.describe("conditioner", "lag").options
-    assert list(options) == ["dim", "posterior", "codebook_size", "temperature", "null_prob"]
+    assert list(options) == ["width", "posterior", "codebook_size", "temperature", "null_prob"]
 
 
 def test_each_output_token_depends_on_its_own_input_token_only():
-    model = LagConditioner(dim=6, in_dim=8, rngs=nnx.Rngs(0))
+    model = LagConditioner(width=6, in_dim=8, rngs=nnx.Rngs(0))
     changed = SetEncoding(tokens=ENCODING.tokens.at[:, 0].multiply(-1.0), pooled=ENCODING.pooled)
     before, after = np.asarray(model(ENCODING).tokens), np.asarray(model(changed).tokens)
     assert not np.allclose(before[:, 0], after[:, 0])
@@ -59,7 +59,7 @@ def test_each_output_token_depends_on_its_own_input_token_only():
 
 
 def test_null_prob_one_gives_the_null_token_at_every_position():
-    model = LagConditioner(dim=6, posterior="gaussian", null_prob=1.0, in_dim=8, rngs=nnx.Rngs(0))
+    model = LagConditioner(width=6, posterior="gaussian", null_prob=1.0, in_dim=8, rngs=nnx.Rngs(0))
     out, null = model(ENCODING, jax.random.key(0)), model.null(ENCODING)
     np.testing.assert_array_equal(out.tokens, null.tokens)
     np.testing.assert_array_equal(null.tokens, np.broadcast_to(np.asarray(null.tokens)[:1, :1], (16, 4, 6)))

@@ -29,7 +29,7 @@ ENCODING = SetEncoding(
 def test_output_is_a_vector_of_the_conditioning_width(b, d, e, posterior, null_prob, keyed):
     model = nnx.eval_shape(
         lambda: MeanConditioner(
-            dim=e, posterior=posterior, codebook_size=3, null_prob=null_prob, in_dim=d, rngs=nnx.Rngs(0)
+            width=e, posterior=posterior, codebook_size=3, null_prob=null_prob, in_dim=d, rngs=nnx.Rngs(0)
         )
     )
     encoding = SetEncoding(
@@ -46,17 +46,17 @@ def test_output_is_a_vector_of_the_conditioning_width(b, d, e, posterior, null_p
 def test_registered_as_mean_with_its_options():
     assert fsdiff.lookup("conditioner", "mean") is MeanConditioner
     options = fsdiff.describe("conditioner", "mean").options
-    assert list(options) == ["dim", "posterior", "codebook_size", "temperature", "null_prob"]
+    assert list(options) == ["width", "posterior", "codebook_size", "temperature", "null_prob"]
 
 
 def test_the_vector_depends_on_the_pooled_encoding_only():
-    model = MeanConditioner(dim=6, in_dim=8, rngs=nnx.Rngs(0))
+    model = MeanConditioner(width=6, in_dim=8, rngs=nnx.Rngs(0))
     other_tokens = SetEncoding(tokens=-ENCODING.tokens, pooled=ENCODING.pooled)
     np.testing.assert_array_equal(model(ENCODING).vector, model(other_tokens).vector)
 
 
 def test_null_prob_one_gives_the_null_conditioning():
-    model = MeanConditioner(dim=6, posterior="gaussian", null_prob=1.0, in_dim=8, rngs=nnx.Rngs(0))
+    model = MeanConditioner(width=6, posterior="gaussian", null_prob=1.0, in_dim=8, rngs=nnx.Rngs(0))
     out, null = model(ENCODING, jax.random.key(0)), model.null(ENCODING)
     np.testing.assert_array_equal(out.vector, null.vector)
     np.testing.assert_array_equal(out.kl, np.zeros(16))

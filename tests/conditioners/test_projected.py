@@ -20,7 +20,7 @@ FORMS = ("vector", "tokens", "spatial")
 @pytest.mark.parametrize("conditioner", [MeanConditioner, LagConditioner, SpatialConditioner])
 @pytest.mark.parametrize("posterior", ["none", "gaussian", "discrete"])
 def test_jitted_gradients_are_finite_and_only_the_provided_form_is_filled(conditioner, posterior):
-    model = conditioner(dim=6, posterior=posterior, codebook_size=5, null_prob=0.5, in_dim=8, rngs=nnx.Rngs(0))
+    model = conditioner(width=6, posterior=posterior, codebook_size=5, null_prob=0.5, in_dim=8, rngs=nnx.Rngs(0))
     (form,) = model.provides
 
     def loss(m):

@@ -38,7 +38,7 @@ def test_grid_has_the_image_aspect_ratio_and_one_cell_per_token(b, rows, aspect,
     cols = rows * aspect
     model = nnx.eval_shape(
         lambda: SpatialConditioner(
-            dim=e, posterior=posterior, codebook_size=3, in_dim=d, image_shape=(8, 8 * aspect, 1), rngs=nnx.Rngs(0)
+            width=e, posterior=posterior, codebook_size=3, in_dim=d, image_shape=(8, 8 * aspect, 1), rngs=nnx.Rngs(0)
         )
     )
     encoding = SetEncoding(
@@ -56,11 +56,11 @@ def test_grid_has_the_image_aspect_ratio_and_one_cell_per_token(b, rows, aspect,
 def test_registered_as_spatial_with_its_options():
     assert fsdiff.lookup("conditioner", "spatial") is SpatialConditioner
     options = fsdiff.describe("conditioner", "spatial").options
-    assert list(options) == ["dim", "posterior", "codebook_size", "temperature", "null_prob"]
+    assert list(options) == ["width", "posterior", "codebook_size", "temperature", "null_prob"]
 
 
 def test_each_cell_is_its_own_token_in_row_major_order():
-    model = spatial(dim=6)
+    model = spatial(width=6)
     changed = SetEncoding(tokens=ENCODING.tokens.at[:, 5].multiply(-1.0), pooled=ENCODING.pooled)
     before, after = np.asarray(model(ENCODING).spatial), np.asarray(model(changed).spatial)
     differs = np.abs(before - after).max(axis=(0, 3)) > 0  # "gh gw"
@@ -68,7 +68,7 @@ def test_each_cell_is_its_own_token_in_row_major_order():
 
 
 def test_null_prob_one_gives_the_null_vector_at_every_position():
-    model = spatial(dim=6, posterior="gaussian", null_prob=1.0)
+    model = spatial(width=6, posterior="gaussian", null_prob=1.0)
     out, null = model(ENCODING, jax.random.key(0)), model.null(ENCODING)
     np.testing.assert_array_equal(out.spatial, null.spatial)
     np.testing.assert_array_equal(null.spatial, np.broadcast_to(np.asarray(null.spatial)[:1, :1, :1], (3, 4, 4, 6)))

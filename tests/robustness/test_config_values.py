@@ -8,8 +8,8 @@ import math
 import pytest
 
 import fsdiff
+from fsdiff.memory import device_memory
 from fsdiff.presets import apply_overrides, load_config
-from fsdiff.sizes import device_memory
 from fsdiff.training.options import fill_run_config
 from tests.runs import TINY
 
@@ -188,8 +188,8 @@ def test_a_model_just_too_large_for_a_small_limit_names_activations_and_paramete
     the part whose parameters alone exceed the limit."""
     from flax import nnx
 
+    from fsdiff.memory import activation_bytes, check_fits
     from fsdiff.model import _assemble
-    from fsdiff.sizes import activation_bytes, check_fits
 
     cfg = fsdiff.fill_config(TINY["model"])
     abstract = nnx.eval_shape(lambda: _assemble(cfg, 0))
