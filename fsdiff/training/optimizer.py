@@ -63,7 +63,7 @@ def _adamw(options: TrainOptions, scale: float) -> optax.GradientTransformationE
     """``optax.adamw`` with its rate read from the ``learning_rate`` extra argument, times ``scale``."""
     return optax.chain(
         optax.scale_by_adam(),
-        optax.add_decayed_weights(options.weight_decay, mask=lambda params: jax.tree.map(lambda p: p.ndim >= 2, params)),
+        optax.add_decayed_weights(options.weight_decay, mask=_weight_matrices),
         _scale_by_given_rate(scale),
     )
 
@@ -79,3 +79,8 @@ def _scale_by_given_rate(scale: float) -> optax.GradientTransformationExtraArgs:
 def _module_of(path) -> str:
     name = str(getattr(path[0], "key", path[0]))
     return name if name in MODULES else "denoiser"
+
+
+def _weight_matrices(params):
+    """True for the parameters weight decay applies to: matrices and kernels, not biases or norm scales."""
+    return jax.tree.map(lambda p: p.ndim >= 2, params)
