@@ -18,8 +18,11 @@ from fsdiff.errors import (
 from fsdiff.evaluation import EvalResult, FeatureExtractor, evaluate, markdown_table
 from fsdiff.model import FewShotDiffusion, build_model
 from fsdiff.registry import add_kind, describe, isolated_registry, kinds, list_components, lookup, register
-from fsdiff.runs import Run, evaluate_run, load, train
 from fsdiff.typing import Conditioning, SetEncoding
+
+RUN_LAYER = ("Run", "evaluate_run", "load", "train")
+"""Names of the Run layer (``fsdiff.runs``), imported on first use: the core (``import fsdiff.model``) never loads
+the run folder's machinery (Orbax checkpoints, the lock, plotting)."""
 
 __all__ = [
     "CheckpointError",
@@ -55,3 +58,11 @@ __all__ = [
     "register",
     "train",
 ]
+
+
+def __getattr__(name: str):
+    if name in RUN_LAYER:
+        from fsdiff import runs
+
+        return getattr(runs, name)
+    raise AttributeError(f"module 'fsdiff' has no attribute {name!r}")
