@@ -16,8 +16,9 @@ class TrainOptions:
     ``time_limit`` seconds of training have passed (compilation included; the step crossing it is saved: equal wall
     budgets for comparisons). AdamW with linear warm-up over ``warmup`` steps then cosine decay to
     ``lr * final_lr_fraction`` over the run's steps, or over its time limit when the clock is further along (a
-    run its limit stops still ends at the low rate, on a slow machine as on a fast one), global-norm clipping at
-    ``clip``, decoupled ``weight_decay`` on weight matrices only.
+    run its limit stops still ends at the low rate, on a slow machine as on a fast one; a resumed run counts its
+    limit from its own start, its rate decaying from where its steps are), global-norm clipping at ``clip``,
+    decoupled ``weight_decay`` on weight matrices only.
     ``lr_multipliers`` scales the learning rate per module (``encoder``, ``conditioner``, ``denoiser``); 0 freezes a
     module (its parameters get no update at all, Adam included). EMA of the parameters with ``ema_decay`` (warmed
     up as ``min(decay, (1 + t) / (10 + t))``). The KL weight ramps linearly from 0 to ``kl_weight`` over
