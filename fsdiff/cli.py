@@ -134,6 +134,7 @@ def _eval(args: argparse.Namespace) -> int:
         fit=None if args.fit_steps is None else {"steps": args.fit_steps},
         guidance=args.guidance,
         method=args.method,
+        split=args.split,
         progress=not args.quiet,
     )
     print(markdown_table(results))
@@ -200,7 +201,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="few-shot metrics on held-out classes: eval.json + a Markdown table")
     evaluate.add_argument("--run", type=Path, required=True, help="run folder")
     evaluate.add_argument("--shots", type=_positive_int, default=5, help="context images per class")
-    evaluate.add_argument("--classes", type=_positive_int, default=10, help="held-out (test) classes")
+    evaluate.add_argument("--classes", type=_positive_int, default=10, help="held-out classes")
     evaluate.add_argument("--samples", type=_positive_int, default=16, help="generated images per class")
     evaluate.add_argument("--features", default="protonet", help="registered feature_extractor")
     evaluate.add_argument(
@@ -218,6 +219,12 @@ def _parser() -> argparse.ArgumentParser:
         "--method", choices=["ddim", "ddpm"], default=None, help="sampler (default: the run's train.sample_method)"
     )
     evaluate.add_argument("--seed", type=_non_negative_int, default=0)
+    evaluate.add_argument(
+        "--split",
+        choices=("test", "validation"),
+        default="test",
+        help="held-out classes: test (to report) or validation (to choose settings on)",
+    )
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
     evaluate.set_defaults(handler=_eval)
 

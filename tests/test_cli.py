@@ -123,3 +123,11 @@ def test_eval_on_a_tiny_run_writes_eval_json_the_guidance_plot_and_prints_the_ta
     assert report["method"] == "ddpm"
     assert len(report["model"]) == 2 and {"unconditional", "copy"} <= set(report)
     assert (run / "guidance.png").is_file() and f"wrote {run / 'eval.json'} and {run / 'guidance.png'}" in result.stdout
+    assert report["split"] == "test"
+    validation = fsdiff_cli(
+        ["eval", "--run", str(run), "--split", "validation", "--shots", "2", "--classes", "2", "--samples", "2"]
+        + ["--fit-steps", "2", "--quiet"],
+        cli_env,
+    )
+    assert validation.returncode == 0, validation.stderr[-3000:]
+    assert json.loads((run / "eval.json").read_text())["split"] == "validation"

@@ -1,13 +1,14 @@
-"""``evaluate_run``: ``fsdiff eval`` — the pure ``evaluate`` on a run's held-out (test) classes, with the run's
-cached feature extractor; writes ``<run>/eval.json``, one grid per class under ``<run>/eval/`` and, for several
-guidance scales, ``<run>/guidance.png``."""
+"""``evaluate_run``: ``fsdiff eval`` — the pure ``evaluate`` on a run's held-out classes (test, or validation for
+tuning), with the run's cached feature extractor; writes ``<run>/eval.json``, one grid per class under
+``<run>/eval/`` and, for several guidance scales, ``<run>/guidance.png``."""
 
 import dataclasses
 import logging
 import os
 from collections.abc import Sequence
+from typing import Literal
 
-from fsdiff.errors import DataError
+from fsdiff.errors import ConfigError, DataError
 from fsdiff.evaluation.evaluate import EvalResult, check_settings, evaluate
 from fsdiff.runs.extractor import fitted_extractor
 from fsdiff.runs.folder import EVAL_FILE, GRID_DIR, Run
@@ -29,8 +30,10 @@ class EvalRecord:
     """Training step of the checkpoint evaluated (EMA weights)."""
     config: dict
     """The run's filled config (model, data, train)."""
+    split: Literal["test", "validation"]
+    """The held-out classes evaluated: ``test`` (to report) or ``validation`` (to choose and tune on)."""
     held_out_classes: int
-    """Test classes of the run's split (the first ``classes`` of them are evaluated)."""
+    """Classes of that part of the run's split (the first ``classes`` of them are evaluated)."""
     features: str | dict
     """The feature extractor requested: a registered name or ``{type, **options}``."""
     extractor: dict
@@ -60,6 +63,7 @@ def evaluate_run(
     likelihood_images: int = 2,
     neighbours: int = 3,
     extractor_episodes: int = 50,
+    split: str = "test",
     progress: bool = False,
 ) -> dict:
     """Evaluate the run in ``run_dir`` on its first ``classes`` held-out classes (see ``evaluate``); write and
@@ -69,7 +73,8 @@ def evaluate_run(
     **options}``); a trainable one is fitted with ``fit`` (``FitOptions`` keywords) on the training classes the
     first time and reused from ``<run>/features/`` afterwards. ``guidance``: one scale or several (each evaluated;
     several also write the guidance plot); the run's ``train.sample_guidance`` unless given. ``method``: the sampler,
-    the run's ``train.sample_method`` unless given.
+    the run's ``train.sample_method`` unless given. ``split``: the test classes, or the validation classes to choose
+    settings on (the same measurement; a number to report comes from ``test``).
     """
     given = None if guidance is None else [guidance] if isinstance(guidance, int | float) else list(guidance)
     check_settings(
@@ -81,16 +86,20 @@ def evaluate_run(
         extractor_episodes=extractor_episodes,
         guidance=[1.0] if given is None else given,  # the run's own scale was checked when it was trained
     )
+    if split not in ("test", "validation"):
+        raise ConfigError([("split", f"{split!r}; expected 'test' or 'validation'")])
     run = Run(run_dir)
     scales = [run.options.sample_guidance] if given is None else given
     config = run.config
     splits = run.splits()
-    if splits.test.num_classes < 2:
+    part = {"test": splits.test, "validation": splits.val}[split]
+    if part.num_classes < 2:
+        option = "train.test_classes" if split == "test" else "train.val_classes"
         raise DataError(
-            f"{splits.test.source}: the run's test split has {splits.test.num_classes} class(es); the evaluation "
-            "needs at least 2 held-out classes (raise train.test_classes)"
+            f"{part.source}: the run's {split} split has {part.num_classes} class(es); the evaluation needs at "
+            f"least 2 held-out classes (raise {option})"
         )
-    held_out = splits.test.select(range(min(classes, splits.test.num_classes)))
+    held_out = part.select(range(min(classes, part.num_classes)))
     step = run.steps()[-1] if run.steps() else None
     model = run.load()
     identity = {
@@ -125,7 +134,8 @@ def evaluate_run(
         run=str(run.path),
         checkpoint_step=step,
         config=config,
-        held_out_classes=splits.test.num_classes,
+        split=split,
+        held_out_classes=part.num_classes,
         features=features,
         extractor=extractor_record,
         grids=_save_grids(run, result),

@@ -6,14 +6,16 @@ import ast
 import dataclasses
 import inspect
 import json
+import shutil
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from fsdiff.errors import ConfigError
+from fsdiff.errors import ConfigError, DataError
 from fsdiff.evaluation import EvalResult, GeneratorMetrics, LikelihoodGain, diversity
-from fsdiff.runs import EvalRecord, evaluate_run
+from fsdiff.runs import EvalRecord, Run, evaluate_run
+from tests.evaluation.conftest import LEVELS_EVAL
 
 
 def field_names(cls) -> set[str]:
@@ -85,3 +87,27 @@ def test_copies_of_five_context_images_score_well_below_varied_samples():
     assert diversity(real, copies) == pytest.approx(1 - 36 / 240, abs=0.05)
     assert diversity(real, copies) < diversity(real, varied) - 0.1
     assert diversity(real, np.repeat(context[:, :1], 16, axis=1)) == 0.0
+
+
+def test_the_validation_split_is_evaluated_on_its_own_classes(levels_run, levels_eval, tmp_path):
+    """``split="validation"`` (``fsdiff eval --split validation``) measures the validation classes, to choose
+    settings on, and says so in ``eval.json``; the test classes stay for the report."""
+    run = tmp_path / "run"
+    shutil.copytree(levels_run, run)
+    config = json.loads((run / "config.json").read_text())
+    config["train"]["val_classes"] = 4
+    (run / "config.json").write_text(json.dumps(config))
+    small = {**LEVELS_EVAL, "classes": 2, "guidance": 1.0, "likelihood_images": 1}
+    validation = evaluate_run(run, split="validation", **small)
+    splits = Run(run).splits()
+    assert validation["split"] == "validation" and validation["held_out_classes"] == 4
+    assert validation["class_names"] == list(splits.val.names[:2])
+    assert not set(validation["class_names"]) & set(splits.test.names)
+    assert levels_eval["split"] == "test"
+
+
+def test_an_unknown_split_or_an_empty_validation_split_is_refused(levels_run):
+    with pytest.raises(ConfigError, match="split: 'train'; expected 'test' or 'validation'"):
+        evaluate_run(levels_run, split="train")
+    with pytest.raises(DataError, match="validation split has 0 class.*raise train.val_classes"):
+        evaluate_run(levels_run, split="validation")
