@@ -134,6 +134,7 @@ def _eval(args: argparse.Namespace) -> int:
         fit=None if args.fit_steps is None else {"steps": args.fit_steps},
         guidance=args.guidance,
         method=args.method,
+        sample_steps=args.steps,
         split=args.split,
         progress=not args.quiet,
     )
@@ -183,7 +184,9 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--shots", type=_positive_int, default=5, help="context images per class")
     sample.add_argument("--num", type=_positive_int, default=8, help="generated images per class")
     sample.add_argument("--classes", type=_positive_int, default=8, help="held-out (test) classes, one row each")
-    sample.add_argument("--steps", type=_positive_int, default=50, help="sampling steps (respaced)")
+    sample.add_argument(
+        "--steps", type=_positive_int, default=None, help="sampler steps (default: the run's train.sample_steps)"
+    )
     sample.add_argument(
         "--method", choices=["ddim", "ddpm"], default=None, help="sampler (default: the run's train.sample_method)"
     )
@@ -217,6 +220,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--method", choices=["ddim", "ddpm"], default=None, help="sampler (default: the run's train.sample_method)"
+    )
+    evaluate.add_argument(
+        "--steps", type=_positive_int, default=None, help="sampler steps (default: the run's train.sample_steps)"
     )
     evaluate.add_argument("--seed", type=_non_negative_int, default=0)
     evaluate.add_argument(

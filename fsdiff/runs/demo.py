@@ -46,6 +46,7 @@ def run_demo(out: str | os.PathLike, *, steps: int | None = None, progress: bool
         sets.context,
         run.path / "demo.png",
         num=SAMPLES,
+        steps=run.options.sample_steps,
         method=run.options.sample_method,
         guidance=run.options.sample_guidance,
         seed=0,

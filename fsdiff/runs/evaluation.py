@@ -57,7 +57,7 @@ def evaluate_run(
     features: str | dict = "protonet",
     fit: dict | None = None,
     seed: int = 0,
-    sample_steps: int | None = 50,
+    sample_steps: int | None = None,
     method: str | None = None,
     guidance: float | Sequence[float] | None = None,
     likelihood_images: int = 2,
@@ -72,8 +72,9 @@ def evaluate_run(
     ``features`` names the feature extractor (a registered ``feature_extractor``, or ``{"type": name,
     **options}``); a trainable one is fitted with ``fit`` (``FitOptions`` keywords) on the training classes the
     first time and reused from ``<run>/features/`` afterwards. ``guidance``: one scale or several (each evaluated;
-    several also write the guidance plot); the run's ``train.sample_guidance`` unless given. ``method``: the sampler,
-    the run's ``train.sample_method`` unless given. ``split``: the test classes, or the validation classes to choose
+    several also write the guidance plot); the run's ``train.sample_guidance`` unless given. ``method`` and
+    ``sample_steps``: the sampler and its respaced steps, the run's ``train.sample_method`` and
+    ``train.sample_steps`` unless given. ``split``: the test classes, or the validation classes to choose
     settings on (the same measurement; a number to report comes from ``test``).
     """
     given = None if guidance is None else [guidance] if isinstance(guidance, int | float) else list(guidance)
@@ -122,7 +123,7 @@ def evaluate_run(
         shots=shots,
         samples=samples,
         seed=seed,
-        sample_steps=sample_steps,
+        sample_steps=run.options.sample_steps if sample_steps is None else sample_steps,
         method=run.options.sample_method if method is None else method,
         guidance=scales,
         likelihood_images=likelihood_images,

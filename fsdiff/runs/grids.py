@@ -31,21 +31,33 @@ def sample_run(
     num: int,
     out: str | os.PathLike,
     classes: int = 8,
-    steps: int | None = 50,
+    steps: int | None = None,
     method: str | None = None,
     guidance: float | None = None,
     seed: int = 0,
     progress: bool = False,
 ) -> Path:
     """``fsdiff sample``: ``shots`` images of each of ``classes`` test classes (never seen in training) condition
-    ``num`` new images each, with the run's EMA weights; writes the grid to ``out``. ``method`` and ``guidance``:
-    the run's ``train.sample_method`` and ``train.sample_guidance`` unless given."""
+    ``num`` new images each, with the run's EMA weights; writes the grid to ``out``. ``steps``, ``method`` and
+    ``guidance``: the run's ``train.sample_steps``, ``train.sample_method`` and ``train.sample_guidance`` unless
+    given."""
     run = Run(run_dir)
+    steps = run.options.sample_steps if steps is None else steps
     method = run.options.sample_method if method is None else method
     guidance = run.options.sample_guidance if guidance is None else guidance
     test = run.splits().test
     contexts = context_sets(test, shots=shots, classes=range(min(classes, test.num_classes)), seed=seed)
-    few_shot_grid(run.load(), contexts.context, out, num=num, steps=steps, method=method, guidance=guidance, seed=seed)
+    few_shot_grid(
+        run.load(),
+        contexts.context,
+        out,
+        num=num,
+        steps=steps,
+        method=method,
+        guidance=guidance,
+        seed=seed,
+        progress=progress,
+    )
     return Path(out)
 
 

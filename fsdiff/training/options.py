@@ -24,9 +24,9 @@ class TrainOptions:
     up as ``min(decay, (1 + t) / (10 + t))``). The KL weight ramps linearly from 0 to ``kl_weight`` over
     ``kl_warmup`` steps. Every ``log_every`` steps a line of ``metrics.jsonl``; every ``checkpoint_every`` steps an
     atomic checkpoint (the last ``keep`` are kept); every ``sample_every`` steps and at the end a sample grid of
-    ``sample_classes`` held-out (validation) classes (0: none). ``sample_method`` (``ddim``, or ``ddpm``: ancestral)
-    and ``sample_guidance`` (the classifier-free guidance scale) are the sampler of the run's samples: those grids,
-    ``demo.png``, and the defaults of ``fsdiff sample`` and ``fsdiff eval``.
+    ``sample_classes`` held-out (validation) classes (0: none). ``sample_method`` (``ddim``, or ``ddpm``: ancestral),
+    ``sample_steps`` (respaced sampler steps) and ``sample_guidance`` (the classifier-free guidance scale) are the
+    sampler of the run's samples: those grids, ``demo.png``, and the defaults of ``fsdiff sample`` and ``fsdiff eval``.
     ``seed`` fixes initialisation, batches and noise. ``distributed``: join the other processes of a multi-host run
     first, at ``coordinator_address`` (``host:port`` of process 0) as ``process_id`` of ``num_processes``, each read
     from ``JAX_COORDINATOR_ADDRESS``, ``JAX_NUM_PROCESSES``, ``JAX_PROCESS_ID`` when unset, or detected by JAX when none

@@ -106,6 +106,19 @@ def test_the_validation_split_is_evaluated_on_its_own_classes(levels_run, levels
     assert levels_eval["split"] == "test"
 
 
+def test_the_runs_own_sampler_is_the_default(levels_run, tmp_path):
+    """Without ``sample_steps``, ``method`` or ``guidance``, ``evaluate_run`` (``fsdiff eval``) samples as the run
+    was configured to (``train.sample_steps``, ``sample_method``, ``sample_guidance``), and says so in ``eval.json``."""
+    run = tmp_path / "run"
+    shutil.copytree(levels_run, run)
+    config = json.loads((run / "config.json").read_text())
+    config["train"].update(sample_steps=3, sample_guidance=2.0)
+    (run / "config.json").write_text(json.dumps(config))
+    own = {k: v for k, v in LEVELS_EVAL.items() if k not in ("sample_steps", "guidance")}
+    record = evaluate_run(run, **{**own, "classes": 2, "likelihood_images": 1})
+    assert (record["sample_steps"], record["method"], record["guidance"]) == (3, "ddpm", [2.0])
+
+
 def test_an_unknown_split_or_an_empty_validation_split_is_refused(levels_run):
     with pytest.raises(ConfigError, match="split: 'train'; expected 'test' or 'validation'"):
         evaluate_run(levels_run, split="train")
