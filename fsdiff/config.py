@@ -48,11 +48,11 @@ def model_schema(
     conditioner: Annotated[dict, Component("conditioner")],
     denoiser: Annotated[dict, Component("denoiser")],
     diffusion: Annotated[dict, Section(GaussianDiffusion)] = {},  # noqa: B006 - a schema default, never mutated
-    context: Literal["leave_one_out", "include_self"] = "leave_one_out",
+    training_context: Literal["leave_one_out", "include_self"] = "leave_one_out",
     compute_dtype: Literal["float32", "bfloat16"] = "float32",
 ) -> None:
     """The ``model`` section: image shape ``[h, w, c]``, training set size ``n``, the three components, the
-    diffusion, the training context (``leave_one_out``: each element conditioned on the rest of its set, as in
+    diffusion, the ``training_context`` (``leave_one_out``: each element conditioned on the rest of its set, as in
     FSDM; ``include_self``: on the whole set, an input-dependent context) and the ``compute_dtype`` of the layers
     (``bfloat16``: mixed precision with float32 parameters, see ``fsdiff.nn.precision``)."""
 

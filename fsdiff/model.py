@@ -55,7 +55,7 @@ class FewShotDiffusion(nnx.Module):
         diffusion: GaussianDiffusion,
         image_shape: tuple[int, int, int],
         set_size: int,
-        context: Literal["leave_one_out", "include_self"] = "leave_one_out",
+        training_context: Literal["leave_one_out", "include_self"] = "leave_one_out",
     ):
         self.encoder = encoder
         self.conditioner = conditioner
@@ -63,7 +63,7 @@ class FewShotDiffusion(nnx.Module):
         self.diffusion = diffusion
         self.image_shape = tuple(image_shape)
         self.set_size = set_size
-        self.context_mode = context
+        self.training_context = training_context
         self.config: dict | None = None
 
     @checked("FewShotDiffusion.loss")
@@ -72,7 +72,7 @@ class FewShotDiffusion(nnx.Module):
     ) -> tuple[Float[Array, ""], Metrics]:
         """The training loss on a batch of sets ``"b n h w c"`` in ``[-1, 1]``: every element is noised at its own
         timestep and denoised conditioned on the rest of its set (leave-one-out), or on its whole set with
-        ``context: include_self``. ``loss = mean(mse + vb) + kl_weight * mean(kl)``.
+        ``training_context: include_self``. ``loss = mean(mse + vb) + kl_weight * mean(kl)``.
 
         Metrics: ``loss``, ``mse``, ``vb`` (learned variance), ``kl``, ``context_norm`` (mean L2 norm of the
         conditioning the denoiser actually received; a collapse to 0 means the context is ignored).
@@ -101,7 +101,7 @@ class FewShotDiffusion(nnx.Module):
         self._check_sets("FewShotDiffusion.encode_context", x_set)
         b, n = x_set.shape[:2]
         times = t if self.encoder.time_aware else None
-        if self.context_mode == "leave_one_out":
+        if self.training_context == "leave_one_out":
             return self.encoder.leave_one_out(x_set, times)
         if times is None:
             return jax.tree.map(lambda a: jnp.repeat(a, n, axis=0), self.encoder(x_set))
@@ -190,7 +190,7 @@ class FewShotDiffusion(nnx.Module):
         """Trace-time checks of a training batch ``x_set`` the annotation cannot express."""
         check_images(label, "x_set", x_set, self.image_shape)
         n = x_set.shape[1]
-        if self.context_mode == "leave_one_out" and n < 2:
+        if self.training_context == "leave_one_out" and n < 2:
             raise ContractError(
                 f"{label}: argument 'x_set' needs sets of n >= 2 for a leave-one-out context, got n={n}"
             )
@@ -250,7 +250,7 @@ def _assemble(cfg: dict, seed: int) -> FewShotDiffusion:
     diffusion = GaussianDiffusion(**cfg["diffusion"])
     image_shape = tuple(cfg["image_shape"])
     n = cfg["set_size"]
-    if n < 2 and cfg["context"] == "leave_one_out":
+    if n < 2 and cfg["training_context"] == "leave_one_out":
         raise ConfigError([("model.set_size", f"a leave-one-out context needs set_size >= 2, got {n}")])
     dtype = COMPUTE_DTYPES[cfg["compute_dtype"]]
     derived = {
@@ -284,7 +284,7 @@ def _assemble(cfg: dict, seed: int) -> FewShotDiffusion:
             ]
         )
     parts = {"encoder": encoder, "conditioner": conditioner, "denoiser": denoiser, "diffusion": diffusion}
-    model = FewShotDiffusion(**parts, image_shape=image_shape, set_size=n, context=cfg["context"])
+    model = FewShotDiffusion(**parts, image_shape=image_shape, set_size=n, training_context=cfg["training_context"])
     model.config = cfg
     set_compute_dtype(model, dtype)
     return model

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import fsdiff
 from fsdiff.config import fill_component
+from fsdiff.training import fill_run_config
 from tests.toys import register_toys
 
 
@@ -61,7 +62,7 @@ def test_valid_configs_round_trip_through_json_yaml_and_build(cfg):
 def test_every_default_is_written():
     filled = fsdiff.fill_config(valid_config())
     assert filled["encoder"] == {"type": "toy_enc", "width": 8, "depth": 2, "dropout": 0.0}
-    assert filled["diffusion"]["predict"] == "eps" and filled["context"] == "leave_one_out"
+    assert filled["diffusion"]["predict"] == "eps" and filled["training_context"] == "leave_one_out"
 
 
 def _paths(cfg, prefix="model"):
@@ -165,7 +166,7 @@ def test_ints_are_accepted_for_floats_and_lists_for_tuples():
     assert filled["conditioner"]["scale"] == 2.0 and isinstance(filled["conditioner"]["scale"], float)
     assert filled["image_shape"] == [4, 4, 1]
     # also where the float is constrained and optional (`PositiveFloat | None`), as YAML writes `time_limit: 390`
-    train = fsdiff.training.fill_run_config({"model": valid_config(), "train": {"time_limit": 390}})["train"]
+    train = fill_run_config({"model": valid_config(), "train": {"time_limit": 390}})["train"]
     assert train["time_limit"] == 390.0 and isinstance(train["time_limit"], float)
 
 

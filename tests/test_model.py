@@ -95,7 +95,7 @@ def test_context_of_an_element_ignores_the_element_and_other_sets(encoder):
 
 
 def test_include_self_context_does_see_the_element():
-    model = fsdiff.build_model(model_config("cnn", context="include_self"))
+    model = fsdiff.build_model(model_config("cnn", training_context="include_self"))
     grad = jax.grad(lambda x: model.encode_context(x).pooled.reshape(2, 4, -1)[0, 0].sum())(sets())
     assert float(jnp.abs(grad[0, 0]).max()) > 0.0
 

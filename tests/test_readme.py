@@ -42,6 +42,6 @@ def test_the_hand_composed_model_trains_without_a_config():
     namespace = {"__name__": "readme_example"}
     exec(compile(example("### Compose a model by hand"), str(README), "exec"), namespace)
     model, loss = namespace["model"], namespace["loss"]
-    assert model.config is None and model.image_shape == (16, 16, 1) and model.context_mode == "leave_one_out"
+    assert model.config is None and model.image_shape == (16, 16, 1) and model.training_context == "leave_one_out"
     assert loss.shape == () and bool(jnp.isfinite(loss))
     assert set(namespace["metrics"]) == {"loss", "mse", "vb", "kl", "context_norm"}
