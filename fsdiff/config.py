@@ -2,8 +2,9 @@
 
 A component config is ``{"type": name, **options}``; its options are the keyword parameters of the registered
 constructor (minus the derived ones, see ``registry.DERIVED_ARGS``), checked with beartype against their
-annotations. Other sections (``diffusion``, ``data``, ``train``) are checked the same way against a schema callable.
-Every problem is collected with its dotted path and raised at once as one ``ConfigError``.
+annotations. Sections are checked the same way against a schema callable: ``model`` against ``FewShotDiffusion``'s
+constructor (an option annotated with a kind's base class is a component config), ``diffusion``, ``data`` and
+``train`` against theirs. Every problem is collected with its dotted path and raised at once as one ``ConfigError``.
 """
 
 import dataclasses
@@ -12,15 +13,14 @@ import inspect
 import math
 import typing
 from collections.abc import Callable, Iterator, Mapping
-from typing import Annotated, Literal
+from typing import Annotated
 
 from beartype import BeartypeConf, BeartypeStrategy
 from beartype.door import is_bearable
 
 from fsdiff import registry
-from fsdiff.diffusion.gaussian import GaussianDiffusion
 from fsdiff.errors import ConfigError, RegistryError
-from fsdiff.typing import ImageShape, PositiveInt, coerce, type_name
+from fsdiff.typing import coerce, type_name
 
 _EVERY_ITEM = BeartypeConf(strategy=BeartypeStrategy.On)
 """Check every item of a list/tuple option (beartype's default checks one random item)."""
@@ -28,38 +28,28 @@ _EVERY_ITEM = BeartypeConf(strategy=BeartypeStrategy.On)
 
 @dataclasses.dataclass(frozen=True)
 class Component:
-    """Marks a schema option as a nested component config of ``kind`` (``Annotated[dict, Component("encoder")]``)."""
+    """A nested component config of ``kind``: what an option annotated with the kind's base class holds
+    (``encoder: Encoder``)."""
 
     kind: str
 
 
 @dataclasses.dataclass(frozen=True)
 class Section:
-    """Marks a schema option as a nested section validated against ``schema``'s keyword parameters."""
+    """A nested section validated against ``schema``'s keyword parameters: an option annotated with a class, or
+    marked ``Annotated[dict, Section(schema)]``."""
 
     schema: Callable
 
 
-def model_schema(
-    *,
-    image_shape: ImageShape = (32, 32, 1),
-    set_size: PositiveInt = 6,
-    encoder: Annotated[dict, Component("encoder")],
-    conditioner: Annotated[dict, Component("conditioner")],
-    denoiser: Annotated[dict, Component("denoiser")],
-    diffusion: Annotated[dict, Section(GaussianDiffusion)] = {},  # noqa: B006 - a schema default, never mutated
-    training_context: Literal["leave_one_out", "include_self"] = "leave_one_out",
-    compute_dtype: Literal["float32", "bfloat16"] = "float32",
-) -> None:
-    """The ``model`` section: image shape ``[h, w, c]``, training set size ``n``, the three components, the
-    diffusion, the ``training_context`` (``leave_one_out``: each element conditioned on the rest of its set, as in
-    FSDM; ``include_self``: on the whole set, an input-dependent context) and the ``compute_dtype`` of the layers
-    (``bfloat16``: mixed precision with float32 parameters, see ``fsdiff.nn.precision``)."""
+def fill_config(cfg: object, schema: Callable | None = None, path: str = "model") -> dict:
+    """Validate ``cfg`` against ``schema`` (default: the ``model`` section, ``FewShotDiffusion``'s constructor) and
+    return it with every default written in (JSON-safe: lists, not tuples). Raises ``ConfigError`` listing every
+    problem with its dotted path."""
+    if schema is None:
+        from fsdiff.model import FewShotDiffusion  # the model module builds on this one
 
-
-def fill_config(cfg: object, schema: Callable = model_schema, path: str = "model") -> dict:
-    """Validate ``cfg`` against ``schema`` and return it with every default written in (JSON-safe: lists, not
-    tuples). Raises ``ConfigError`` listing every problem with its dotted path."""
+        schema = FewShotDiffusion
     problems: list[tuple[str, str]] = []
     filled = check_section(cfg, schema, path, problems)
     if problems:
@@ -93,6 +83,8 @@ def check_section(cfg: object, schema: Callable | registry.Entry, path: str, pro
         where = _join(path, key)
         if key in cfg:
             filled[key] = check_value(cfg[key], option.annotation, where, problems)
+        elif _omissible(option):
+            filled[key] = check_section({}, _marker(option.annotation).schema, where, problems)
         elif option.required:
             problems.append((where, f"missing required option (expected {_expected(option.annotation)})"))
         else:
@@ -163,11 +155,26 @@ def _join(path: str, key: object) -> str:
 
 
 def _marker(annotation: object) -> object:
+    """The nested config an option holds: marked with ``Annotated``, or annotated with a class (not a builtin): a
+    component config when the class is a kind's base (``Encoder``), else a section of the class's options."""
     if typing.get_origin(annotation) is Annotated:
         for meta in typing.get_args(annotation)[1:]:
-            if isinstance(meta, Component | Section):
+            if isinstance(meta, Section):
                 return meta
+    if inspect.isclass(annotation) and annotation.__module__ != "builtins":
+        kind = registry.kind_with_base(annotation)
+        return Component(kind) if kind else Section(annotation)
     return None
+
+
+def _omissible(option: registry.Option) -> bool:
+    """A required section whose own options all have defaults may be left out: it is filled with them."""
+    section = _marker(option.annotation)
+    return (
+        option.required
+        and isinstance(section, Section)
+        and not any(o.required for o in registry.options(section.schema, derived=frozenset()).values())
+    )
 
 
 def _jsonable(value: object) -> object:

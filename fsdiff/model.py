@@ -24,6 +24,7 @@ from fsdiff.typing import (
     ContextImages,
     DenoiserOutput,
     Images,
+    ImageShape,
     NonNegativeNumber,
     PerSet,
     PositiveInt,
@@ -42,20 +43,26 @@ class FewShotDiffusion(nnx.Module):
     Unlike the research ports, the leave-one-out context is vectorized (no Python loop over elements, no zero-image
     padding) and delegated to ``Encoder.leave_one_out``, which shares work across the ``n`` subsets.
 
-    The constructor is the schema (the options as in ``config.model_schema``). ``build_model`` builds one from a
-    config and sets ``config``, the filled, JSON-safe config it was built from (None for a model composed by hand).
+    The constructor is the schema of the ``model`` config section: an option annotated with a kind's base class
+    (``Encoder``...) is a component config ``{"type": name, **options}``, ``diffusion`` the ``GaussianDiffusion``
+    options. ``image_shape`` ``[h, w, c]`` and the training ``set_size`` ``n``; the ``training_context``
+    (``leave_one_out``: each element conditioned on the rest of its set, as in FSDM; ``include_self``: on the whole
+    set, an input-dependent context); the ``compute_dtype`` of every layer (``bfloat16``: mixed precision with
+    float32 parameters, see ``fsdiff.nn.precision``). ``build_model`` builds one from a config and sets ``config``,
+    the filled, JSON-safe config it was built from (None for a model composed by hand).
     """
 
     def __init__(
         self,
         *,
+        image_shape: ImageShape,
+        set_size: PositiveInt,
         encoder: Encoder,
         conditioner: Conditioner,
         denoiser: Denoiser,
         diffusion: GaussianDiffusion,
-        image_shape: tuple[int, int, int],
-        set_size: int,
         training_context: Literal["leave_one_out", "include_self"] = "leave_one_out",
+        compute_dtype: Literal["float32", "bfloat16"] = "float32",
     ):
         self.encoder = encoder
         self.conditioner = conditioner
@@ -65,6 +72,7 @@ class FewShotDiffusion(nnx.Module):
         self.set_size = set_size
         self.training_context = training_context
         self.config: dict | None = None
+        set_compute_dtype(self, COMPUTE_DTYPES[compute_dtype])
 
     @checked("FewShotDiffusion.loss")
     def loss(
@@ -284,9 +292,14 @@ def _assemble(cfg: dict, seed: int) -> FewShotDiffusion:
             ]
         )
     parts = {"encoder": encoder, "conditioner": conditioner, "denoiser": denoiser, "diffusion": diffusion}
-    model = FewShotDiffusion(**parts, image_shape=image_shape, set_size=n, training_context=cfg["training_context"])
+    model = FewShotDiffusion(
+        **parts,
+        image_shape=image_shape,
+        set_size=n,
+        training_context=cfg["training_context"],
+        compute_dtype=cfg["compute_dtype"],
+    )
     model.config = cfg
-    set_compute_dtype(model, dtype)
     return model
 
 

@@ -95,6 +95,9 @@ class Registry:
     def kinds(self) -> list[str]:
         return sorted(self._bases)
 
+    def kind_with_base(self, base: type) -> str | None:
+        return next((kind for kind, known in self._bases.items() if known is base), None)
+
     def add(self, kind: str, name: str, obj: Callable | Mapping, override: bool = False) -> Callable | Mapping:
         self._check_kind(kind)
         if not isinstance(name, str) or not name:
@@ -219,6 +222,11 @@ def list_components(kind: str | None = None, pattern: str = "*") -> dict[str, li
 def kinds() -> list[str]:
     """The declared component kinds."""
     return _registry.kinds()
+
+
+def kind_with_base(base: type) -> str | None:
+    """The kind whose components subclass ``base`` (``Encoder`` -> ``"encoder"``), None if no kind has it."""
+    return _registry.kind_with_base(base)
 
 
 def describe(kind: str, name: str) -> ComponentInfo:

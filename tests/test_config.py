@@ -2,6 +2,7 @@
 round-trip through JSON and YAML and rebuild the same model."""
 
 import copy
+import inspect
 import json
 
 import jax
@@ -63,6 +64,17 @@ def test_every_default_is_written():
     filled = fsdiff.fill_config(valid_config())
     assert filled["encoder"] == {"type": "toy_enc", "width": 8, "depth": 2, "dropout": 0.0}
     assert filled["diffusion"]["predict"] == "eps" and filled["training_context"] == "leave_one_out"
+
+
+def test_the_model_constructor_is_the_schema():
+    """The model section's options are FewShotDiffusion's keywords; a left-out diffusion section (all of whose
+    options have defaults) is filled with them; the shapes have no default."""
+    cfg = {key: value for key, value in valid_config().items() if key != "diffusion"}
+    filled = fsdiff.fill_config(cfg)
+    assert list(filled) == list(inspect.signature(fsdiff.FewShotDiffusion.__init__).parameters)[1:]
+    assert filled["diffusion"] == fsdiff.fill_config({}, fsdiff.GaussianDiffusion, path="diffusion")
+    with pytest.raises(fsdiff.ConfigError, match="model.image_shape: missing required option"):
+        fsdiff.fill_config({key: value for key, value in cfg.items() if key != "image_shape"})
 
 
 def _paths(cfg, prefix="model"):

@@ -1,11 +1,12 @@
 """Mixed precision: float32 parameters, bfloat16 compute in the layers that do the matmuls.
 
-A model's ``compute_dtype`` (the ``model.compute_dtype`` option) is applied once, after it is built: every Flax
-layer (``nnx.Linear``, ``nnx.Conv``, ``nnx.LayerNorm``, ``nnx.GroupNorm``, ``nnx.Embed`` ...) gets it as its ``dtype``
-(Flax's compute dtype: inputs and parameters are cast to it for the layer's operation), while its ``param_dtype``
-stays float32, so the parameters, their gradients and the optimizer state are float32. Flax's norm layers compute
-their statistics in float32 whatever the dtype. A user's component built from Flax layers is covered with no change;
-one that computes with its own parameters declares a ``dtype`` keyword and ``build_model`` passes the compute dtype.
+A model's ``compute_dtype`` (``FewShotDiffusion(compute_dtype=)``, the ``model.compute_dtype`` option) is applied
+once, when the model is constructed: every Flax layer (``nnx.Linear``, ``nnx.Conv``, ``nnx.LayerNorm``,
+``nnx.GroupNorm``, ``nnx.Embed`` ...) gets it as its ``dtype`` (Flax's compute dtype: inputs and parameters are cast
+to it for the layer's operation), while its ``param_dtype`` stays float32, so the parameters, their gradients and
+the optimizer state are float32. Flax's norm layers compute their statistics in float32 whatever the dtype. A
+user's component built from Flax layers is covered with no change; one that computes with its own parameters
+declares a ``dtype`` keyword and ``build_model`` passes the compute dtype.
 """
 
 import contextlib

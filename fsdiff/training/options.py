@@ -3,8 +3,9 @@
 import dataclasses
 from typing import Annotated, Literal
 
-from fsdiff.config import Section, fill_config, model_schema
+from fsdiff.config import Section, fill_config
 from fsdiff.data import load_dataset
+from fsdiff.model import FewShotDiffusion
 from fsdiff.typing import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, Probability
 
 
@@ -66,11 +67,11 @@ class TrainOptions:
 
 def run_schema(
     *,
-    model: Annotated[dict, Section(model_schema)],
+    model: Annotated[dict, Section(FewShotDiffusion)],
     data: Annotated[dict, Section(load_dataset)] = {},  # noqa: B006 - a schema default, never mutated
     train: Annotated[dict, Section(TrainOptions)] = {},  # noqa: B006
 ) -> None:
-    """A run: the ``model`` (see ``model_schema``), the ``data`` set (see ``fsdiff.data.load_dataset``) and how
+    """A run: the ``model`` (see ``FewShotDiffusion``), the ``data`` set (see ``fsdiff.data.load_dataset``) and how
     to ``train`` it (see ``TrainOptions``)."""
 
 
