@@ -15,7 +15,7 @@ from fsdiff.runs.grids import few_shot_grid
 from fsdiff.runs.train import FIXED_SECTIONS, differences, train
 from fsdiff.training.options import fill_run_config
 
-SHOTS, CLASSES, SAMPLES, LIKELIHOOD_IMAGES = 5, 8, 8, 4
+SHOTS, CLASSES, SAMPLES, LIKELIHOOD_IMAGES = 5, 8, 8, 2
 
 
 def run_demo(out: str | os.PathLike, *, steps: int | None = None, progress: bool = True) -> dict:
