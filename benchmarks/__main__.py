@@ -6,9 +6,9 @@
     python -m benchmarks --device --out device.jsonl  # one accelerator, about 5 minutes (benchmarks/DEVICE.md)
 
 Like the ``fsdiff`` CLI, the suite first switches to the host allocator ``FSDIFF_ALLOCATOR`` asks for (default:
-tcmalloc when installed, else glibc tuned to keep freed memory; ``fsdiff.host_memory``), so the figures are those
-of training with ``fsdiff train``; the ``allocator`` section compares the choices. (``main(argv)`` called from
-Python leaves the calling process's allocator alone.)
+mimalloc, else tcmalloc when installed, else glibc tuned to keep freed memory; ``fsdiff.host_memory``), so the
+figures are those of training with ``fsdiff train``; the ``allocator`` section compares the choices.
+(``main(argv)`` called from Python leaves the calling process's allocator alone.)
 
 Sections: ``machine`` (the float32 matmul roofline), ``step``, ``loo``, ``contracts``, ``sampling``, ``overhead``,
 ``sharded``, ``allocator``, ``optimizations``; each is a module of this package with ``run`` and ``table``.

@@ -11,7 +11,8 @@ glyphs into ``<out>/<preset>/cjk_fonts``; ``--minutes`` gives every preset the s
 (``train.time_limit``, compilation included). Then evaluates each run on its held-out test classes (``eval.json``
 and ``eval/`` in the run folder) and prints each run's Markdown table, and at the end one comparison table (a row
 a preset and data set: model / unconditional / copy). A run folder that already holds checkpoints is resumed
-rather than retrained.
+rather than retrained. Run from the command line, it first switches to the host allocator ``fsdiff train`` uses
+(``fsdiff.host_memory``), so a wall budget buys the steps the CLI would.
 """
 
 import argparse
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from fsdiff.data import cjk_fonts_available
 from fsdiff.evaluation import markdown_table
+from fsdiff.host_memory import use_fast_allocator
 from fsdiff.presets import apply_overrides, load_config
 from fsdiff.runs import Run, evaluate_run, train
 
@@ -31,6 +33,8 @@ held-out context with real references, even with a single installed face."""
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
+    if argv is None:
+        use_fast_allocator()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     datasets = {"kanji": {"source": "kanji"}}
     if cjk_fonts_available():

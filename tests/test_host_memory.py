@@ -1,5 +1,6 @@
 """The host allocator switch: each choice is what the process runs with, freed memory is kept (no fresh page
-faults when a large block is allocated again), tcmalloc is preloaded by one re-execution, bad choices are errors."""
+faults when a large block is allocated again), mimalloc or tcmalloc is preloaded by one re-execution, bad choices
+are errors."""
 
 import os
 import subprocess
@@ -53,13 +54,22 @@ def test_system_allocator_faults_in_every_large_block_again():
     assert faults > PAGES // 2
 
 
-@pytest.mark.parametrize("choice", [None, "glibc"])
+def test_mimalloc_ships_with_fsdiff_on_linux():
+    """The ``cmeel-mimalloc`` wheel is a dependency on Linux x86-64 and aarch64, so ``auto`` finds a library."""
+    if sys.platform == "linux" and os.uname().machine in ("x86_64", "aarch64"):
+        assert host_memory.library("mimalloc") is not None
+
+
+@pytest.mark.parametrize("choice", [None, "glibc", "mimalloc"])
 def test_fast_allocator_reuses_freed_memory(choice):
-    expected = "glibc" if choice == "glibc" or host_memory.tcmalloc_library() is None else "tcmalloc"
+    installed = [name for name in host_memory.PRELOADED if host_memory.library(name)]
+    expected = choice or (installed[0] if installed else "glibc")
+    if expected in host_memory.PRELOADED and expected not in installed:
+        pytest.skip(f"no {expected} library on this platform")
     started, chosen, faults = _reuse(choice)
     assert chosen == expected
     assert faults < PAGES // 20
-    relaunches = 1 if expected == "tcmalloc" else 0
+    relaunches = 1 if expected in host_memory.PRELOADED else 0
     assert len(started) == 1 + relaunches and len(set(started)) == 1, "one re-execution, same process"
 
 
@@ -82,13 +92,14 @@ def test_unknown_choice_is_a_one_line_cli_error(cli_env, tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "fsdiff: error: invalid config: FSDIFF_ALLOCATOR: unknown allocator 'jemalloc' (environment); "
-        "expected one of auto, tcmalloc, glibc, system"
+        "expected one of auto, mimalloc, tcmalloc, glibc, system"
     ]
 
 
-def test_tcmalloc_without_the_library_is_an_error(monkeypatch):
-    monkeypatch.setenv(host_memory.ENV, "tcmalloc")
-    monkeypatch.setattr(host_memory, "TCMALLOC_LIBRARIES", ())
-    monkeypatch.setattr(host_memory, "_tcmalloc_loaded", lambda: False)
-    with pytest.raises(ConfigError, match="FSDIFF_ALLOCATOR=tcmalloc but no tcmalloc library is installed"):
+@pytest.mark.parametrize("choice", host_memory.PRELOADED)
+def test_a_preloaded_allocator_without_its_library_is_an_error(monkeypatch, choice):
+    monkeypatch.setenv(host_memory.ENV, choice)
+    monkeypatch.setattr(host_memory, "library", lambda name: None)
+    monkeypatch.setattr(host_memory, "_loaded_libraries", lambda: "")
+    with pytest.raises(ConfigError, match=f"FSDIFF_ALLOCATOR={choice} but no {choice} library is installed"):
         host_memory.use_fast_allocator()
